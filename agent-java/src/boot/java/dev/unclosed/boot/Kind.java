@@ -1,0 +1,45 @@
+package dev.unclosed.boot;
+
+/**
+ * A kind of tracked resource: its class, family, estimated native size, which classes own it
+ * when they create it (their findings are reported under the owner), and which classes pool it
+ * (pooled objects are not leaks and are not tracked).
+ */
+public final class Kind {
+    final int id;
+    final String name;
+    final String family;
+    final long bytes;
+    private final String ownerType;
+    private final String[] poolPrefixes;
+
+    Kind(int id, String name, String family, long bytes, String ownerType, String... poolPrefixes) {
+        this.id = id;
+        this.name = name;
+        this.family = family;
+        this.bytes = bytes;
+        this.ownerType = ownerType;
+        this.poolPrefixes = poolPrefixes;
+    }
+
+    boolean isPool(String className) {
+        for (String prefix : poolPrefixes) {
+            if (className.startsWith(prefix)) return true;
+        }
+        return false;
+    }
+
+    /** The JDK class that created this resource in its constructor and owns it, or null. */
+    String ownerOf(String creatorClass) {
+        if (ownerType == null || !(creatorClass.startsWith("java.util.zip.") || creatorClass.startsWith("java.util.jar."))) {
+            return null;
+        }
+        try {
+            Class<?> owner = Class.forName(ownerType, false, null);
+            Class<?> creator = Class.forName(creatorClass, false, null);
+            return owner.isAssignableFrom(creator) ? creatorClass : null;
+        } catch (ClassNotFoundException e) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package dev.unclosed.core;
+
+/** The agent's options, {@code name=value} separated by commas (see docs/protocol.md). */
+final class Options {
+    int depth = 24;
+    int maxEvents = 250_000;
+    int maxSites = 20_000;
+    int maxTracked = 2_000_000;
+    boolean control = true;
+
+    static Options parse(String text) {
+        Options o = new Options();
+        if (text == null || text.trim().isEmpty()) return o;
+        for (String part : text.split(",")) {
+            int eq = part.indexOf('=');
+            String name = eq < 0 ? part.trim() : part.substring(0, eq).trim();
+            String value = eq < 0 ? "" : part.substring(eq + 1).trim();
+            switch (name) {
+                case "dir": break; // read by the premain
+                case "depth": o.depth = positive(name, value); break;
+                case "max_events": o.maxEvents = positive(name, value); break;
+                case "max_sites": o.maxSites = positive(name, value); break;
+                case "max_tracked": o.maxTracked = positive(name, value); break;
+                case "control": o.control = !"false".equals(value); break;
+                default: throw new IllegalArgumentException("unknown agent option '" + name + "'");
+            }
+        }
+        return o;
+    }
+
+    private static int positive(String name, String value) {
+        try {
+            int n = Integer.parseInt(value);
+            if (n > 0) return n;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("agent option " + name + " needs a positive whole number, not '" + value + "'");
+    }
+}
