@@ -29,11 +29,13 @@ public final class Kind {
         return false;
     }
 
+    static boolean isZipPackage(String className) {
+        return className.startsWith("java.util.zip.") || className.startsWith("java.util.jar.");
+    }
+
     /** The JDK class that created this resource in its constructor and owns it, or null. */
     String ownerOf(String creatorClass) {
-        if (ownerType == null || !(creatorClass.startsWith("java.util.zip.") || creatorClass.startsWith("java.util.jar."))) {
-            return null;
-        }
+        if (ownerType == null || !isZipPackage(creatorClass)) return null;
         try {
             Class<?> owner = Class.forName(ownerType, false, null);
             Class<?> creator = Class.forName(creatorClass, false, null);

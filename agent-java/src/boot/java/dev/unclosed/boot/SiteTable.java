@@ -75,12 +75,12 @@ final class SiteTable {
         // Skip the resource's own constructor frames; the next frame created it.
         int i = 0;
         while (i < stack.length && "<init>".equals(stack[i].getMethodName()) && kind.name.equals(stack[i].getClassName())) i++;
+        boolean pooled = i < stack.length && kind.isPool(stack[i].getClassName());
+        // The owner is the outermost stream constructor among the zip package frames that
+        // created it (JDK 25's GZIPInputStream creates its Inflater in a static helper).
         String kindName = kind.name;
-        boolean pooled = false;
-        if (i < stack.length) {
-            String creator = stack[i].getClassName();
-            pooled = kind.isPool(creator);
-            String owner = "<init>".equals(stack[i].getMethodName()) ? kind.ownerOf(creator) : null;
+        for (int j = i; j < stack.length && Kind.isZipPackage(stack[j].getClassName()); j++) {
+            String owner = "<init>".equals(stack[j].getMethodName()) ? kind.ownerOf(stack[j].getClassName()) : null;
             if (owner != null) kindName = owner;
         }
         return new Site(id, true, kind, kindName, kind.family, culprit, frames, pooled);

@@ -4,8 +4,6 @@ import dev.unclosed.boot.Drain;
 import dev.unclosed.boot.Recorder;
 import dev.unclosed.core.AgentCore;
 import java.io.File;
-import java.lang.management.ManagementFactory;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** The py4j entry point: what the controller may ask of the agent. Answers are short JSON text. */
@@ -23,7 +21,7 @@ public final class AgentControl {
     public String status() {
         Recorder.ignoreCurrentThread();
         long[] s = Recorder.status();
-        Map<String, String> f = facts();
+        Map<String, String> f = core.facts();
         return "{\"pid\": " + f.get("pid") + ", \"mode\": " + quote(core.mode()) + ", \"tracking_since_ms\": "
                 + Recorder.trackingSinceMs() + ", \"java_version\": " + quote(f.get("java_version")) + ", \"java_vendor\": "
                 + quote(f.get("java_vendor")) + ", \"main_class\": " + quote(f.get("main_class")) + ", \"held\": " + s[0]
@@ -36,7 +34,7 @@ public final class AgentControl {
         Drain drain = Recorder.drain();
         if (drain == null) throw new IllegalStateException("the agent is not tracking (detached)");
         File file = new File(path);
-        int events = DrainWriter.write(file, drain, facts());
+        int events = DrainWriter.write(file, drain, core.facts(), false);
         return "{\"events\": " + events + ", \"sites\": " + drain.newSites.size() + ", \"bytes\": " + file.length() + "}";
     }
 
@@ -44,21 +42,6 @@ public final class AgentControl {
         Recorder.ignoreCurrentThread();
         core.detach();
         return "{\"detached\": true}";
-    }
-
-    private Map<String, String> facts() {
-        Map<String, String> f = new LinkedHashMap<>();
-        f.put("pid", ManagementFactory.getRuntimeMXBean().getName().split("@")[0]);
-        f.put("java_version", System.getProperty("java.version"));
-        f.put("java_vendor", System.getProperty("java.vendor"));
-        f.put("java_home", System.getProperty("java.home"));
-        String command = System.getProperty("sun.java.command", "");
-        f.put("main_class", command.split(" ")[0]);
-        f.put("mode", core.mode());
-        f.put("tracking_since_ms", Long.toString(Recorder.trackingSinceMs()));
-        f.put("agent_version", AgentCore.VERSION);
-        f.put("sample", "1");
-        return f;
     }
 
     static String quote(String s) {

@@ -15,8 +15,11 @@ import java.util.Map;
 final class DrainWriter {
     private DrainWriter() {}
 
-    /** Writes the file; returns the number of events written. */
-    static int write(File file, Drain drain, Map<String, String> facts) throws IOException {
+    /**
+     * Writes the file; returns the number of events written. {@code last}: the JVM is exiting
+     * and nothing follows (a {@code Z} record ends the file).
+     */
+    static int write(File file, Drain drain, Map<String, String> facts, boolean last) throws IOException {
         int events = drain.events.length / Drain.EVENT_WIDTH;
         try (Writer w = new BufferedWriter(new OutputStreamWriter(new FileOutputStream(file), StandardCharsets.UTF_8), 1 << 16)) {
             w.write("V\t1\n");
@@ -41,6 +44,7 @@ final class DrainWriter {
             line(w, "N", "errors", Long.toString(drain.errors));
             line(w, "N", "held", Long.toString(drain.held));
             for (String[] e : drain.errorMessages) line(w, "E", e[0], e[1]);
+            if (last) line(w, "Z", Long.toString(System.currentTimeMillis()));
         }
         return events;
     }

@@ -1,11 +1,17 @@
 package dev.unclosed.core;
 
+import dev.unclosed.boot.Drain;
 import dev.unclosed.boot.Recorder;
 import dev.unclosed.channel.AgentControl;
 import dev.unclosed.channel.ControlServer;
+import dev.unclosed.channel.DataFiles;
+import dev.unclosed.channel.ExitReport;
 import dev.unclosed.instrument.Installer;
 import java.io.File;
 import java.lang.instrument.Instrumentation;
+import java.lang.management.ManagementFactory;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
 
 /**
@@ -24,6 +30,7 @@ public final class AgentCore {
     private final String mode;
     private final ResettableClassFileTransformer transformer;
     private ControlServer server;
+    private DataFiles dataFiles;
 
     private AgentCore(Instrumentation inst, File dir, String mode, ResettableClassFileTransformer transformer) {
         this.inst = inst;
@@ -43,6 +50,11 @@ public final class AgentCore {
         try {
             AgentCore core = new AgentCore(inst, dir, mode, Installer.install(inst));
             if (opts.control) core.server = ControlServer.start(dir, new AgentControl(core));
+            if (opts.data != null) core.dataFiles = DataFiles.start(new File(opts.data), core, opts.flushSeconds);
+            if (opts.data != null || opts.reportAtExit) {
+                Thread hook = new Thread(() -> core.atExit(opts.settleMs, opts.reportAtExit), "unclosed-exit");
+                Runtime.getRuntime().addShutdownHook(hook);
+            }
             current = core;
             System.setProperty(DIR_PROPERTY, dir.getPath());
             AgentLog.write("tracking started (" + mode + ")");
@@ -54,6 +66,42 @@ public final class AgentCore {
 
     public String mode() {
         return mode;
+    }
+
+    /** Facts about this JVM and session, the {@code J} records of a drain file. */
+    public Map<String, String> facts() {
+        Map<String, String> f = new LinkedHashMap<>();
+        f.put("pid", ManagementFactory.getRuntimeMXBean().getName().split("@")[0]);
+        f.put("java_version", System.getProperty("java.version"));
+        f.put("java_vendor", System.getProperty("java.vendor"));
+        f.put("java_home", System.getProperty("java.home"));
+        f.put("main_class", System.getProperty("sun.java.command", "").split(" ")[0]);
+        f.put("mode", mode);
+        f.put("tracking_since_ms", Long.toString(Recorder.trackingSinceMs()));
+        f.put("agent_version", VERSION);
+        f.put("sample", "1");
+        return f;
+    }
+
+    /**
+     * At exit: lets the GC reclaim what the application dropped (bounded, so that exit is never
+     * held up for long), then writes the last data file and the report.
+     */
+    private void atExit(int settleMs, boolean report) {
+        Recorder.ignoreCurrentThread();
+        try {
+            if (!Recorder.isTracking()) return;
+            long deadline = System.currentTimeMillis() + settleMs;
+            System.gc();
+            // The reaper takes reclaimed objects off the queue; give it a moment to do so.
+            while (System.currentTimeMillis() < deadline) Thread.sleep(20);
+            Drain drain = Recorder.drain();
+            if (drain == null) return;
+            if (dataFiles != null) dataFiles.write(drain, true);
+            if (report) ExitReport.print(drain, System.err);
+        } catch (Throwable t) {
+            AgentLog.write("at exit: " + t);
+        }
     }
 
     /** Restores the original classes and stops tracking; the control server closes last. */

@@ -7,6 +7,13 @@ final class Options {
     int maxSites = 20_000;
     int maxTracked = 2_000_000;
     boolean control = true;
+    /** Drain into this folder by itself (for JVMs no controller talks to). */
+    String data;
+    int flushSeconds = 2;
+    /** Print a leak report to stderr at exit. */
+    boolean reportAtExit;
+    /** At exit, give the GC this long to reclaim what was dropped, so that leaks show as leaks. */
+    int settleMs = 300;
 
     static Options parse(String text) {
         Options o = new Options();
@@ -22,6 +29,15 @@ final class Options {
                 case "max_sites": o.maxSites = positive(name, value); break;
                 case "max_tracked": o.maxTracked = positive(name, value); break;
                 case "control": o.control = !"false".equals(value); break;
+                case "data": o.data = value; o.control = false; break;
+                case "flush": o.flushSeconds = positive(name, value); break;
+                case "report":
+                    if (!value.equals("stderr") && !value.equals("none")) {
+                        throw new IllegalArgumentException("agent option report takes stderr or none, not '" + value + "'");
+                    }
+                    o.reportAtExit = value.equals("stderr");
+                    break;
+                case "settle_ms": o.settleMs = positive(name, value); break;
                 default: throw new IllegalArgumentException("unknown agent option '" + name + "'");
             }
         }
