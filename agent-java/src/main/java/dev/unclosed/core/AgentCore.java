@@ -75,7 +75,7 @@ public final class AgentCore {
         f.put("java_version", System.getProperty("java.version"));
         f.put("java_vendor", System.getProperty("java.vendor"));
         f.put("java_home", System.getProperty("java.home"));
-        f.put("main_class", System.getProperty("sun.java.command", "").split(" ")[0]);
+        f.put("main_class", mainClass(System.getProperty("sun.java.command", "")));
         f.put("mode", mode);
         f.put("tracking_since_ms", Long.toString(Recorder.trackingSinceMs()));
         f.put("agent_version", VERSION);
@@ -102,6 +102,13 @@ public final class AgentCore {
         } catch (Throwable t) {
             AgentLog.write("at exit: " + t);
         }
+    }
+
+    /** The main class, or the source file when the JDK's source launcher runs one. */
+    static String mainClass(String command) {
+        String[] words = command.trim().split("\\s+");
+        boolean launcher = words[0].contains("com.sun.tools.javac.launcher.");
+        return launcher && words.length > 1 ? words[1] : words[0];
     }
 
     /** Restores the original classes and stops tracking; the control server closes last. */

@@ -1,0 +1,13 @@
+"""Errors the controller reports to a person: each message is one line that says what to do."""
+
+
+class UnclosedError(Exception):
+    """Any failure the user can act on; the CLI prints it as `unclosed: error: <message>`."""
+
+
+class AttachError(UnclosedError):
+    """The agent could not be loaded into, or found in, a target JVM."""
+
+
+class StoreError(UnclosedError):
+    """The database cannot be used (not ours, corrupt) or a drain file is unreadable."""

@@ -1,0 +1,158 @@
+"""Reports from a database filled through the store with hand-written drain files."""
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import pytest
+
+from unclosed import Store, write_report
+from unclosed.errors import UnclosedError
+from unclosed.report import human_bytes, site_findings
+
+T0 = 1_700_000_000_000
+KIB = 1024
+FRAMES_B = [f"com.example.B.step{i}(B.java:{i + 1})" for i in range(10)]
+
+# site, kind, family, opened, released, leaked, held, bytes_held, bytes_leaked, oldest_held_ms
+SITES = [
+    ("1", "java.util.zip.GZIPOutputStream", "zlib", 5, 0, 5, 0, 0, 5 * 256 * KIB, 0),  # A
+    ("2", "java.util.zip.GZIPOutputStream", "zlib", 9, 2, 5, 2, 512 * KIB, 5 * 256 * KIB, T0 + 7000),  # B
+    ("3", "java.util.zip.Inflater", "zlib", 3, 0, 0, 3, 3 * 39 * KIB, 0, T0 + 9000),  # C
+    ("4", "java.util.zip.Deflater", "zlib", 3, 0, 0, 3, 3 * 256 * KIB, 0, T0 + 8000),  # D
+    ("5", "java.util.zip.GZIPInputStream", "zlib", 10, 10, 0, 0, 0, 0, 0),  # E: clean
+    ("6", "java.nio.DirectByteBuffer", "direct", 1, 0, 1, 0, 0, 4096, 0),  # F: another family
+]
+
+
+def drain_records(sites=SITES):
+    records = [("J", "main_class", "com.example.Main"), ("J", "java_home", "/usr/lib/jvm/java-17")]
+    for site, kind, family, *_ in sites:
+        records.append(("S", site, "c", kind, family, f"com.example.Site{site}.open(Site{site}.java:{site}0)"))
+        frames = FRAMES_B if site == "2" else [f"com.example.Site{site}.open(Site{site}.java:{site}0)"]
+        records += [("F", site, str(i), frame) for i, frame in enumerate(frames)]
+    records += [("C", site, *map(str, counts)) for site, _, _, *counts in sites]
+    return records
+
+
+def fill(store, tmp_path, sites=SITES, mode="attach", label="nightly", drain_ms=T0 + 10_000):
+    info = {"mode": mode, "tracking_since_ms": T0, "java_version": "17.0.15", "java_vendor": "Debian",
+            "main_class": "com.example.Main"}
+    run = store.begin_run(info, 4242, label)
+    path = tmp_path / "drain.tsv"
+    path.write_text("\n".join(["V\t1", *("\t".join(r) for r in drain_records(sites))]) + "\n")
+    store.ingest_drain(run, path, time_ms=drain_ms)
+    store.end_run(run, "complete")
+    return run
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "audit.db") as s:
+        yield s
+
+
+def text_report(store, **options):
+    out = io.StringIO()
+    write_report(store, out, "text", **options)
+    return out.getvalue()
+
+
+def test_sites_rank_by_leaked_then_held_then_bytes(store, tmp_path):
+    fill(store, tmp_path)
+    assert [f["site_id"] for f in site_findings(store)] == [2, 1, 6, 4, 3]
+
+
+def test_clean_sites_are_listed_only_when_asked(store, tmp_path):
+    fill(store, tmp_path)
+    assert 5 not in [f["site_id"] for f in site_findings(store)]
+    assert [f["site_id"] for f in site_findings(store, include_clean=True)][-1] == 5
+
+
+def test_filters_by_kind_and_family(store, tmp_path):
+    fill(store, tmp_path)
+    assert [f["site_id"] for f in site_findings(store, kinds=["GZIPOutputStream"])] == [2, 1]
+    assert [f["site_id"] for f in site_findings(store, kinds=["java.util.zip.Inflater", "Deflater"])] == [4, 3]
+    assert [f["site_id"] for f in site_findings(store, families=["direct"])] == [6]
+    assert site_findings(store, kinds=["Inflater"], families=["direct"]) == []
+
+
+def test_the_latest_run_is_the_default(store, tmp_path):
+    first = fill(store, tmp_path)
+    second = fill(store, tmp_path, sites=SITES[:1], label="again")
+    assert {f["run"] for f in site_findings(store)} == {second}
+    assert len(site_findings(store, run_id=first)) == 5
+
+
+def test_json_is_the_documented_contract(store, tmp_path):
+    run = fill(store, tmp_path)
+    out = io.StringIO()
+    write_report(store, out, "json")
+    report = json.loads(out.getvalue())
+    assert set(report) == {"runs", "sites"}
+    assert [r["id"] for r in report["runs"]] == [run]
+    assert report["runs"][0]["status"] == "complete" and report["runs"][0]["pid"] == 4242
+    first = report["sites"][0]
+    assert set(first) == {"run", "site_id", "kind", "family", "opened", "released", "leaked", "held",
+                          "bytes_leaked", "bytes_held", "oldest_held_age_s", "culprit", "frames"}
+    assert first == {
+        "run": run, "site_id": 2, "kind": "java.util.zip.GZIPOutputStream", "family": "zlib",
+        "opened": 9, "released": 2, "leaked": 5, "held": 2, "bytes_leaked": 5 * 256 * KIB,
+        "bytes_held": 512 * KIB, "oldest_held_age_s": 3.0, "culprit": "com.example.Site2.open(Site2.java:20)",
+        "frames": FRAMES_B,
+    }
+    assert report["sites"][1]["oldest_held_age_s"] is None  # holds nothing
+
+
+def test_text_names_the_run_and_each_site(store, tmp_path):
+    fill(store, tmp_path)
+    lines = text_report(store).splitlines()
+    assert lines[0] == ("unclosed: run 1 of audit.db: pid 4242 com.example.Main [nightly], "
+                        "JDK 17.0.15 (Debian), mode attach")
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(T0 / 1000))
+    assert lines[2] == (f"tracking began when the agent was attached, {started}: "
+                        "objects created before then are not known")
+    at = lines.index("java.util.zip.GZIPOutputStream (zlib): leaked 5 (1.2 MiB) held 2 (512 KiB, oldest 3s) of 9 opened")
+    assert lines[at + 1] == "  culprit: com.example.Site2.open(Site2.java:20)"
+    assert lines[at + 2:at + 11] == [f"    at {frame}" for frame in FRAMES_B[:8]] + ["    ... 2 more"]
+    assert "java.util.zip.GZIPOutputStream (zlib): leaked 5 (1.2 MiB) held 0 (0 B) of 5 opened" in lines
+    assert lines[-1] == "total: 5 sites: leaked 11 (2.5 MiB) held 8 (1.4 MiB) of 21 opened"
+
+
+def test_text_of_a_startup_run_has_no_attach_caveat(store, tmp_path):
+    fill(store, tmp_path, mode="startup", label=None)
+    text = text_report(store)
+    assert "[" not in text.splitlines()[0] and "mode startup" in text
+    assert "not known" not in text and "tracking began at JVM start" in text
+
+
+def test_a_program_that_released_everything_gets_one_line(store, tmp_path):
+    fill(store, tmp_path, sites=[SITES[4]])
+    body = text_report(store).split("\n\n", 1)[1]
+    assert body == "Nothing left unreleased: all 10 objects opened at 1 site were released.\n"
+    out = io.StringIO()
+    write_report(store, out, "json")
+    assert json.loads(out.getvalue())["sites"] == []
+
+
+def test_filters_that_match_nothing_say_what_else_there_is(store, tmp_path):
+    fill(store, tmp_path)
+    body = text_report(store, kinds=["GZIPInputStream"]).split("\n\n", 1)[1]
+    assert body == "Nothing unreleased of GZIPInputStream; the run has 11 leaked and 8 held objects of other kinds.\n"
+
+
+def test_an_empty_database_and_a_missing_run_are_clear_errors(store, tmp_path):
+    with pytest.raises(UnclosedError, match="has no runs yet"):
+        text_report(store)
+    fill(store, tmp_path)
+    with pytest.raises(UnclosedError, match="has no run 9"):
+        text_report(store, run_id=9)
+    with pytest.raises(UnclosedError, match="unknown report format"):
+        write_report(store, io.StringIO(), "xml")
+
+
+@pytest.mark.parametrize("n, text", [(0, "0 B"), (1023, "1023 B"), (1024, "1 KiB"), (1536, "1.5 KiB"),
+                                     (268288, "262 KiB"), (5 * 1024 ** 2, "5 MiB"), (3 * 1024 ** 4, "3072 GiB")])
+def test_human_bytes(n, text):
+    assert human_bytes(n) == text
