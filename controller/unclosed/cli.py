@@ -14,10 +14,13 @@ import click
 
 from .attach import agent_dir_of, attach_agent
 from .channel import AgentChannel
+from .datafiles import import_data_folder
+from .gate import GATE_FAILED, evaluate, parse_fail_on, read_baseline, write_baseline, write_gate_text, write_junit
 from .errors import UnclosedError
 from .record import record as record_run
 from .report import write_report
 from .store import Store
+from .wrap import run_command
 
 DEMO_SOURCE = Path(__file__).parent / "demo" / "LeakyService.java"
 DEMO_READY_S = 60  # compiling the source takes a few seconds on a busy machine
@@ -158,6 +161,158 @@ def demo(seconds, db_path):
             result = record_run(pid, store, seconds, min(1.0, seconds), "demo", stop, progress=sys.stderr)
             click.echo(err=True)
             write_report(store, sys.stdout, "text", result["run_id"])
+
+
+GATE_HELP = f"""
+    \b
+    Exit codes: 0 the gate passed; {GATE_FAILED} a --fail-on kind leaked (reclaimed by the GC
+    unreleased) or was still held when its JVM exited; 1 an error; 2 a usage error."""
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+             epilog=GATE_HELP)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Keep one run per JVM in this database (default: a temporary one).")
+@click.option("--fail-on", default="zlib", show_default=True,
+              help="Families or kinds that fail the gate, comma separated: zlib, GZIPOutputStream, ...")
+@click.option("--label", help="A name for these runs, shown in reports (e.g. the version).")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Sites listed in this file (from `unclosed baseline`) do not fail the gate.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the result as JUnit XML here, one test case per failing site.")
+def run(command, db_path, fail_on, label, baseline_path, junit_path):
+    """Run COMMAND with the agent in every JVM it starts, then gate on what they left unreleased.
+
+    The agent goes into JAVA_TOOL_OPTIONS (after what is there already), so every JVM the
+    command starts records itself: a `java -jar`, `gradle test` with its daemon and test
+    workers, `mvn verify` with its forks. Each JVM writes its data as it goes and at exit;
+    each becomes one run in the database. A JVM killed hard keeps what it wrote before and
+    its run is marked incomplete. Exits with the command's own exit code when it fails.
+
+    \b
+    Examples: unclosed run -- java -jar app.jar --selftest
+              unclosed run --db leaks.db --junit build/unclosed.xml -- gradle test
+    """
+    selectors = parse_fail_on(fail_on)
+    baseline = read_baseline(baseline_path) if baseline_path else None
+    with tempfile.TemporaryDirectory(prefix="unclosed-run-") as scratch:
+        data_dir = Path(scratch) / "data"
+        data_dir.mkdir()
+        exit_code = run_command(list(command), data_dir)
+        with Store(db_path or Path(scratch) / "run.db") as store:
+            imported = import_data_folder(store, data_dir, label)
+            result = evaluate(store, [jvm["run_id"] for jvm in imported], selectors, baseline)
+    click.echo(f"unclosed: {command[0]} exited {exit_code}; {len(imported)} JVM(s) recorded"
+               f"{' in ' + str(db_path) if db_path else ''}", err=True)
+    write_gate_text(result, selectors, sys.stderr)
+    if junit_path:
+        with open(junit_path, "w") as out:
+            write_junit(result, selectors, out)
+    if exit_code != 0:
+        return exit_code
+    return 0 if result.passed else GATE_FAILED
+
+
+@cli.command(epilog=GATE_HELP)
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--fail-on", default="zlib", show_default=True,
+              help="Families or kinds that fail the gate, comma separated: zlib, GZIPOutputStream, ...")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Sites listed in this file (from `unclosed baseline`) do not fail the gate.")
+@click.option("--format", "fmt", type=click.Choice(["text", "junit"]), default="text", show_default=True,
+              help="junit: JUnit XML, one test case per failing site.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")
+@click.option("--run", "run_id", type=click.IntRange(min=1), help="Only this run of the database.")
+@click.option("--label", help="Only the runs with this label.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="With a data folder: import it into this database (default: a temporary one).")
+def check(source, fail_on, baseline_path, fmt, output, run_id, label, db_path):
+    """Apply the gate of `unclosed run` to a database or a data folder.
+
+    SOURCE is a database (`record`, `run --db`), whose runs are all judged unless --run or
+    --label says otherwise, or a folder written by agents started with
+    `-javaagent:unclosed-agent.jar=data=DIR` (build tools' test JVMs).
+
+    \b
+    Examples: unclosed check build/unclosed --fail-on zlib
+              unclosed check leaks.db --baseline unclosed-baseline.json --format junit -o leaks.xml
+    """
+    selectors = parse_fail_on(fail_on)
+    baseline = read_baseline(baseline_path) if baseline_path else None
+    with _gate_source(source, db_path, run_id, label) as (store, run_ids):
+        result = evaluate(store, run_ids, selectors, baseline)
+    with (open(output, "w") if output else _stdout()) as out:
+        (write_junit if fmt == "junit" else write_gate_text)(result, selectors, out)
+    return 0 if result.passed else GATE_FAILED
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The baseline file to write (JSON; commit it).")
+@click.option("--fail-on", default="zlib", show_default=True, help="Families or kinds the gate judges.")
+@click.option("--run", "run_id", type=click.IntRange(min=1), help="Only this run of the database.")
+@click.option("--label", help="Only the runs with this label.")
+def baseline(source, output, fail_on, run_id, label):
+    """Write today's failing sites to a baseline, so that only new leak sites fail the gate.
+
+    Sites are matched by the leaking kind and the class and method of the culprit frame, not
+    its line number: a leak that moves within its method stays excused; one in another method
+    or class is new. SOURCE is a database or a data folder, as for `check`.
+
+    \b
+    Example:  unclosed baseline build/unclosed -o unclosed-baseline.json
+              unclosed check build/unclosed --baseline unclosed-baseline.json
+    """
+    with _gate_source(source, None, run_id, label) as (store, run_ids):
+        count = write_baseline(store, run_ids, parse_fail_on(fail_on), output)
+    click.echo(f"wrote {count} site(s) to {output}", err=True)
+
+
+@cli.command("agent-path")
+def agent_path():
+    """Print where the agent jar is, for build files: -javaagent:$(unclosed agent-path)=...
+
+    \b
+    Example:  java -javaagent:$(unclosed agent-path)=data=build/unclosed,report=stderr -jar app.jar
+    """
+    from .attach import agent_jar
+    click.echo(agent_jar())
+
+
+class _gate_source:
+    """A database, or a data folder imported into one; and the runs to judge."""
+
+    def __init__(self, source: Path, db_path, run_id, label):
+        self.source, self.db_path, self.run_id, self.label = source, db_path, run_id, label
+
+    def __enter__(self):
+        self.scratch = tempfile.TemporaryDirectory(prefix="unclosed-check-")
+        if self.source.is_dir():
+            self.store = Store(self.db_path or Path(self.scratch.name) / "check.db")
+            run_ids = [jvm["run_id"] for jvm in import_data_folder(self.store, self.source, self.label)]
+            if not run_ids:
+                raise UnclosedError(f"{self.source} holds no data files: did the JVMs run with the agent's data= option?")
+        else:
+            self.store = Store(self.source)
+            runs = [r for r in self.store.runs() if self.label is None or r["label"] == self.label]
+            run_ids = [self.store.run(self.run_id)["id"]] if self.run_id else [r["id"] for r in runs]
+            if not run_ids:
+                raise UnclosedError(f"{self.source} has no runs{' labelled ' + self.label if self.label else ''}")
+        return self.store, run_ids
+
+    def __exit__(self, *exc):
+        self.store.close()
+        self.scratch.cleanup()
+
+
+class _stdout:
+    def __enter__(self):
+        return sys.stdout
+
+    def __exit__(self, *exc):
+        sys.stdout.flush()
 
 
 class _demo_service:

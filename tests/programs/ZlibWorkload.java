@@ -19,8 +19,8 @@ import java.util.zip.ZipOutputStream;
 
 /**
  * Creates zlib objects in known places and numbers. Lines marked {@code // site:NAME} are the
- * culprits the tests expect; the counts are in the tests. Commands on stdin: {@code leaky} or
- * {@code clean} runs that workload, then prints {@code done}; {@code exit} ends.
+ * culprits the tests expect; the counts are in the tests. Commands on stdin: {@code leaky},
+ * {@code clean} or {@code new-leak} runs that workload, then prints {@code done}; {@code exit} ends.
  */
 public class ZlibWorkload {
     /** Held on purpose: these are "still held" findings. */
@@ -32,6 +32,7 @@ public class ZlibWorkload {
         for (String line; (line = in.readLine()) != null; ) {
             if (line.equals("leaky")) leaky();
             else if (line.equals("clean")) clean();
+            else if (line.equals("new-leak")) leakAtANewSite();
             else if (line.equals("exit")) return;
             settle();
             System.out.println("done");
@@ -82,6 +83,11 @@ public class ZlibWorkload {
     static void leakDeflaterStream() throws IOException {
         DeflaterOutputStream out = new DeflaterOutputStream(new ByteArrayOutputStream()); // site:deflater_stream
         out.write(1);
+    }
+
+    /** A leak that an older baseline does not know. */
+    static void leakAtANewSite() {
+        new Deflater().setLevel(1); // site:new_site
     }
 
     static void holdDeflater() {

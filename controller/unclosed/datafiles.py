@@ -1,0 +1,64 @@
+"""Data folders: the drain files that agents started with `data=DIR` write by themselves, a
+series `unclosed-<pid>-<seq>.tsv` per JVM, the last one ending with a `Z` record when the JVM
+exited normally (docs/protocol.md). Imported into a Store as one run per JVM."""
+
+import re
+from pathlib import Path
+
+from .errors import UnclosedError
+from .store import Store
+
+FILE_NAME = re.compile(r"unclosed-(\d+)-(\d+)\.tsv")
+
+
+def jvm_series(folder) -> dict[int, list[Path]]:
+    """The drain files of each JVM (by pid) in the order they were written."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UnclosedError(f"{folder} is not a data folder (a folder the agent's data= option wrote)")
+    series: dict[int, list[tuple[int, Path]]] = {}
+    for path in folder.iterdir():
+        match = FILE_NAME.fullmatch(path.name)
+        if match:
+            series.setdefault(int(match[1]), []).append((int(match[2]), path))
+    return {pid: [path for _, path in sorted(files)] for pid, files in sorted(series.items())}
+
+
+def import_data_folder(store: Store, folder, label: str | None = None) -> list[dict]:
+    """Adds one run per JVM that wrote into `folder`; returns, per JVM, {run_id, pid,
+    main_class, exited}: `exited` is False for a JVM killed hard or still running, whose run
+    holds what it wrote before and is marked incomplete."""
+    imported = []
+    for pid, files in jvm_series(folder).items():
+        run_id = store.begin_run(_facts(files[0]), pid, label)
+        for path in files:
+            store.ingest_drain(run_id, path, time_ms=int(path.stat().st_mtime * 1000))
+        exit_ms = _exit_ms(files[-1])
+        store.end_run(run_id, "complete" if exit_ms else "incomplete")
+        # exit_ms says the JVM itself ended normally, which `complete` alone does not (a
+        # recording can complete while its JVM lives on).
+        store.db["runs"].update(run_id, {"exit_ms": exit_ms}, alter=True)
+        imported.append({"run_id": run_id, "pid": pid, "main_class": store.run(run_id)["main_class"],
+                         "exited": exit_ms is not None})
+    return imported
+
+
+def _facts(path: Path) -> dict:
+    facts = {}
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            fields = line.rstrip("\n").split("\t")
+            if fields[0] == "J" and len(fields) == 3:
+                facts[fields[1]] = fields[2]
+            elif fields[0] not in ("V", "J"):
+                break
+    return facts
+
+
+def _exit_ms(path: Path) -> int | None:
+    """The time of the `Z` record ending the file, if it has one."""
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        f.seek(max(0, f.tell() - 64))
+        last = f.read().decode("utf-8", "replace").rstrip("\n").rsplit("\n", 1)[-1].split("\t")
+    return int(last[1]) if last[0] == "Z" and len(last) == 2 and last[1].isdigit() else None
