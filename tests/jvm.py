@@ -36,11 +36,19 @@ def java_feature(jdk: Path) -> int:
     return int(match.group(2)) if major == 1 else major
 
 
-def compile_program(jdk: Path, name: str, out: Path) -> Path:
-    """Compiles tests/programs/NAME.java with this JDK into OUT; returns the classes folder."""
+def compile_program(jdk: Path, name: str, out: Path, classpath=(), rewrite=None) -> Path:
+    """Compiles tests/programs/NAME.java with this JDK into OUT, against the jars of `classpath`;
+    returns the classes folder. `rewrite` changes the source first (the same program written for
+    another library); its line numbers must stay."""
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run([str(jdk / "bin" / "javac"), "-g", "-d", str(out), str(PROGRAMS / f"{name}.java")],
-                   check=True, capture_output=True, text=True)
+    source = PROGRAMS / f"{name}.java"
+    if rewrite:
+        source = out / f"{name}.java"
+        source.write_text(rewrite((PROGRAMS / f"{name}.java").read_text()))
+    command = [str(jdk / "bin" / "javac"), "-g", "-d", str(out)]
+    if classpath:
+        command += ["-cp", os.pathsep.join(map(str, classpath))]
+    subprocess.run([*command, str(source)], check=True, capture_output=True, text=True)
     return out
 
 
@@ -55,8 +63,8 @@ def marked_line(name: str, marker: str) -> int:
 class RunningJvm:
     """A program started with `java`, answering on stdout, told what to do on stdin."""
 
-    def __init__(self, jdk: Path, classes: Path, main: str, *, java_options=(), env=None):
-        command = [str(jdk / "bin" / "java"), *java_options, "-cp", str(classes), main]
+    def __init__(self, jdk: Path, classes: Path, main: str, *, java_options=(), env=None, classpath=()):
+        command = [str(jdk / "bin" / "java"), *java_options, "-cp", os.pathsep.join(map(str, [classes, *classpath])), main]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True, env=env)
         self.pid = self.process.pid

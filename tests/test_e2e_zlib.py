@@ -3,6 +3,7 @@ the controller recording into SQLite, and the report naming the lines that leak.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -216,3 +217,37 @@ def test_a_bad_agent_option_at_startup_leaves_the_application_running(classes, t
     jvm.send("leaky")
     assert jvm.finish() == 0
     assert any("unclosed: agent not started" in line and "depth" in line for line in jvm.stderr)
+
+
+def test_past_its_event_cap_the_agent_drops_events_says_so_and_keeps_counts_exact(classes, tmp_path):
+    jdk, compiled = classes
+    agent_dir = tmp_path / "agent"
+    jvm = RunningJvm(jdk, compiled, PROGRAM, env=env_without_java_options(),
+                     java_options=[f"-javaagent:{agent_jar()}=dir={agent_dir},max_events=16"])
+    try:
+        jvm.expect("ready")
+        jvm.send("leaky")
+        report = record_and_report(jvm, tmp_path / "audit.db")
+        assert observed(report) == expected(LEAKY_FINDINGS)
+        text = cli("report", tmp_path / "audit.db").stdout
+        assert re.search(r"the agent dropped, past its caps .*: \d+ events", text), text
+    finally:
+        jvm.finish()
+
+
+def test_sampling_tracks_a_share_of_objects_yet_finds_every_site_that_leaks_repeatedly(classes, tmp_path):
+    jdk, compiled = classes
+    jvm = RunningJvm(jdk, compiled, PROGRAM, env=env_without_java_options(),
+                     java_options=[f"-javaagent:{agent_jar()}=dir={tmp_path / 'agent'},sample=4"])
+    try:
+        jvm.expect("ready")
+        # The rarest finding repeats 60 times: missed with probability (3/4)^60, about 3e-8.
+        jvm.send("leaky 60")
+        report = record_and_report(jvm, tmp_path / "audit.db")
+        assert {s["culprit"] for s in report["sites"]} == {culprit for *_, culprit in expected(LEAKY_FINDINGS)}
+        assert report["runs"][-1]["sample"] == 4
+        unsampled = 60 * sum(opened for _, _, opened, *_ in LEAKY_FINDINGS)
+        assert unsampled / 8 < sum(s["opened"] for s in report["sites"]) < unsampled / 2
+        assert "sampled: the agent tracked 1 object in 4" in cli("report", tmp_path / "audit.db").stdout
+    finally:
+        assert jvm.finish() == 0

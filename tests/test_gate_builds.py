@@ -176,3 +176,14 @@ def test_check_explains_bad_input_in_one_line(tmp_path):
     bad.write_text("{}")
     result = run([unclosed, "check", str(empty), "--baseline", str(bad)], tmp_path, dict(os.environ))
     assert result.returncode == 1 and "not an unclosed baseline" in result.stderr
+
+
+def test_run_passes_sampling_to_every_jvm_and_the_gate_still_finds_a_repeated_leak(tmp_path, workload):
+    jdk, classes = workload
+    db = tmp_path / "leaks.db"
+    result = subprocess.run([str(BIN / "unclosed"), "run", "--sample", "4", "--db", str(db), "--",
+                             str(jdk / "bin" / "java"), "-cp", str(classes), "ZlibWorkload"],
+                            input="leaky 20\nexit\n", capture_output=True, text=True, env=env_for(jdk), timeout=120)
+    assert result.returncode == GATE_FAILED, result.stderr
+    assert sqlite3.connect(db).execute("SELECT sample FROM runs").fetchall() == [(4,)]
+    assert f"ZlibWorkload.leakGzipOutput(ZlibWorkload.java:{marked_line('ZlibWorkload', 'gzip_out')})" in result.stderr

@@ -95,12 +95,13 @@ def test_json_is_the_documented_contract(store, tmp_path):
     assert report["runs"][0]["status"] == "complete" and report["runs"][0]["pid"] == 4242
     first = report["sites"][0]
     assert set(first) == {"run", "site_id", "kind", "family", "opened", "released", "leaked", "held",
-                          "bytes_leaked", "bytes_held", "oldest_held_age_s", "culprit", "frames"}
+                          "released_by_gc", "bytes_leaked", "bytes_held", "oldest_held_age_s", "culprit",
+                          "detail", "frames"}
     assert first == {
         "run": run, "site_id": 2, "kind": "java.util.zip.GZIPOutputStream", "family": "zlib",
-        "opened": 9, "released": 2, "leaked": 5, "held": 2, "bytes_leaked": 5 * 256 * KIB,
+        "opened": 9, "released": 2, "leaked": 5, "held": 2, "released_by_gc": 0, "bytes_leaked": 5 * 256 * KIB,
         "bytes_held": 512 * KIB, "oldest_held_age_s": 3.0, "culprit": "com.example.Site2.open(Site2.java:20)",
-        "frames": FRAMES_B,
+        "detail": None, "frames": FRAMES_B,
     }
     assert report["sites"][1]["oldest_held_age_s"] is None  # holds nothing
 
@@ -156,3 +157,56 @@ def test_an_empty_database_and_a_missing_run_are_clear_errors(store, tmp_path):
                                      (268288, "262 KiB"), (5 * 1024 ** 2, "5 MiB"), (3 * 1024 ** 4, "3072 GiB")])
 def test_human_bytes(n, text):
     assert human_bytes(n) == text
+
+
+def fill_direct_and_streams(store, tmp_path):
+    """A run with a direct buffer site (2 held, 3 released: 2 by the GC), a stream site (held, no
+    size, with its stages) and the JVM's direct pool figures."""
+    run = store.begin_run({"mode": "startup", "tracking_since_ms": T0, "main_class": "com.example.Main"}, 4242)
+    records = [
+        ("S", "1", "c", "java.nio.DirectByteBuffer", "direct", "com.example.Buffers.grow(Buffers.java:5)", ""),
+        ("F", "1", "0", "com.example.Buffers.grow(Buffers.java:5)"),
+        ("S", "2", "c", "akka.stream.Source.actorRef", "actor", "com.example.Streams.run(Streams.java:7)",
+         "stages: ActorRefSource, GraphStages$IgnoreSink"),
+        ("F", "2", "0", "com.example.Streams.run(Streams.java:7)"),
+        ("C", "1", "5", "3", "0", "2", str(2 * 64 * KIB), "0", str(T0 + 8000), "2"),
+        ("C", "2", "3", "0", "0", "3", "0", "0", str(T0 + 4000), "0"),
+        ("N", "direct_pool_count", "4"), ("N", "direct_pool_used", str(256 * KIB)),
+        ("N", "direct_pool_capacity", str(256 * KIB)),
+    ]
+    path = tmp_path / "drain.tsv"
+    path.write_text("\n".join(["V\t1", *("\t".join(r) for r in records)]) + "\n")
+    store.ingest_drain(run, path, time_ms=T0 + 10_000)
+    store.end_run(run, "complete")
+    return run
+
+
+def test_direct_buffers_and_streams_read_as_what_they_are(store, tmp_path):
+    fill_direct_and_streams(store, tmp_path)
+    lines = text_report(store).splitlines()
+    assert ("direct buffers: the JVM's pool holds 4 (256 KiB used, capacity 256 KiB); "
+            "the direct sites hold 2 (128 KiB), 50% of it") in lines
+    assert ("java.nio.DirectByteBuffer (direct): held 2 (128 KiB, oldest 2s) of 5 opened, "
+            "released 3 (2 by the GC)") in lines
+    at = lines.index("akka.stream.Source.actorRef (actor): leaked 0 held 3 (oldest 6s) of 3 opened")
+    assert lines[at + 1:at + 3] == ["  culprit: com.example.Streams.run(Streams.java:7)",
+                                    "  stages: ActorRefSource, GraphStages$IgnoreSink"]
+    streams_only = text_report(store, families=["actor"]).splitlines()
+    assert not any(line.startswith("direct buffers:") for line in streams_only)
+    assert streams_only[-1] == "total: 1 site: leaked 0 held 3 of 3 opened"
+
+    out = io.StringIO()
+    write_report(store, out, "json", families=["direct"])
+    report = json.loads(out.getvalue())
+    assert report["runs"][0]["direct_pool"] == {"count": 4, "memory_used": 256 * KIB, "total_capacity": 256 * KIB,
+                                                "held_by_sites": 2, "bytes_held_by_sites": 128 * KIB}
+    assert [(s["kind"], s["released"], s["released_by_gc"], s["detail"]) for s in report["sites"]] == [
+        ("java.nio.DirectByteBuffer", 3, 2, None)]
+
+
+def test_a_run_without_pool_figures_says_nothing_of_them(store, tmp_path):
+    fill(store, tmp_path)
+    assert "direct buffers:" not in text_report(store)
+    out = io.StringIO()
+    write_report(store, out, "json")
+    assert json.loads(out.getvalue())["runs"][0]["direct_pool"] is None

@@ -47,7 +47,7 @@ SECOND_DRAIN = [
     ("R", "101", "3", "1", str(T0 + 2100)),  # opened in the first drain
     ("L", "999", str(T0 + 2200)),  # its O was dropped
     ("R", "555", "3", "1", str(T0 + 2300)),  # its O comes in the next drain
-    ("X", "a record", "of a later format"),
+    ("Q", "a record", "of a later format"),
     ("C", "1", "3", "1", "1", "1", str(DEFLATER), str(DEFLATER), str(T0 + 2000)),
     ("C", "2", "2", "1", "0", "1", str(INFLATER), "0", str(T0 + 1300)),  # unchanged
 ]
@@ -141,6 +141,19 @@ def test_later_drains_complete_what_earlier_ones_began(store, tmp_path):
     assert rows(store, "SELECT site_id, drain, opened FROM site_counts ORDER BY site_id, drain") == [
         (1, 1, 2), (1, 2, 3), (2, 1, 2)]
     assert store.run(run)["drains"] == 3
+
+
+def test_an_x_record_is_an_object_opened_and_released_in_one_drain(store, tmp_path):
+    run = store.begin_run(INFO, 4242)
+    summary = store.ingest_drain(run, write_drain(tmp_path / "d.tsv", [
+        ("S", "1", "c", "java.util.zip.Deflater", "zlib", "app.Main.main(Main.java:5)"),
+        ("F", "1", "0", "app.Main.main(Main.java:5)"),
+        ("X", "7", "1", "2", str(T0 + 10), str(DEFLATER), "3", "4", str(T0 + 20)),
+        ("C", "1", "1", "1", "0", "0", "0", "0", "0")]))
+    assert summary["events"] == 2
+    assert rows(store, "SELECT object_id, state, site_id, thread_id, created_ms, bytes, release_site_id, "
+                       "release_thread_id, released_ms FROM objects") == [
+        (7, "released", 1, 2, T0 + 10, DEFLATER, 3, 4, T0 + 20)]
 
 
 def test_a_file_that_is_not_a_drain_is_refused_and_nothing_stored(store, tmp_path):
@@ -285,3 +298,62 @@ def test_a_large_drain_goes_in_quickly(store, tmp_path):
     assert time.perf_counter() - started < 5
     assert rows(store, "SELECT state, count(*) FROM objects GROUP BY state ORDER BY state") == [
         ("leaked", n // 10), ("released", n - n // 10)]
+
+
+# Direct buffers and streams: a G record (freed by the GC), C's released_by_gc, S's detail, the
+# direct pool figures (N).
+DIRECT_DRAIN = [
+    ("T", "3", "main"), ("T", "4", "Reference Handler"),
+    ("S", "1", "c", "java.nio.DirectByteBuffer", "direct", "app.Buffers.grow(Buffers.java:5)", ""),
+    ("F", "1", "0", "app.Buffers.grow(Buffers.java:5)"),
+    ("S", "2", "r", "", "", "app.Buffers.free(Buffers.java:9)", ""),
+    ("F", "2", "0", "app.Buffers.free(Buffers.java:9)"),
+    ("S", "3", "c", "akka.stream.Source.actorRef", "actor", "app.Streams.run(Streams.java:7)",
+     "stages: ActorRefSource, GraphStages$IgnoreSink"),
+    ("F", "3", "0", "app.Streams.run(Streams.java:7)"),
+    ("O", "10", "1", "3", str(T0 + 10), "4096"),
+    ("O", "11", "1", "3", str(T0 + 11), "4096"),
+    ("O", "12", "1", "3", str(T0 + 12), "100"),
+    ("O", "13", "3", "3", str(T0 + 13), "0"),
+    ("R", "10", "2", "3", str(T0 + 20)),
+    ("G", "11", "4", str(T0 + 21)),
+    ("G", "9", "4", str(T0 + 22)),  # its O came in an earlier drain
+    # site, opened, released, leaked, held, bytes_held, bytes_leaked, oldest_held_ms, released_by_gc
+    ("C", "1", "4", "3", "0", "1", "100", "0", str(T0 + 12), "2"),
+    ("C", "3", "1", "0", "0", "1", "0", "0", str(T0 + 13), "0"),
+    ("N", "direct_pool_count", "5"), ("N", "direct_pool_used", "9000"), ("N", "direct_pool_capacity", "8292"),
+]
+
+
+def test_direct_buffers_freed_by_the_gc_and_stream_stages_are_stored(store, tmp_path):
+    run = store.begin_run(INFO, 4242)
+    summary = store.ingest_drain(run, write_drain(tmp_path / "d.tsv", DIRECT_DRAIN), time_ms=T0 + 100)
+    assert (summary["events"], summary["opened"], summary["released"], summary["held"]) == (7, 5, 3, 2)
+    assert rows(store, "SELECT object_id, state, release_site_id, release_thread_id, released_ms, released_by_gc "
+                       "FROM objects ORDER BY object_id") == [
+        (9, "released", None, 4, T0 + 22, 1),
+        (10, "released", 2, 3, T0 + 20, None),
+        (11, "released", None, 4, T0 + 21, 1),
+        (12, "held", None, None, None, None),
+        (13, "held", None, None, None, None),
+    ]
+    assert rows(store, "SELECT site_id, released, released_by_gc FROM site_counts ORDER BY site_id") == [
+        (1, 3, 2), (3, 0, 0)]
+    assert rows(store, "SELECT agent_site_id, detail FROM sites ORDER BY 1") == [
+        (1, None), (2, None), (3, "stages: ActorRefSource, GraphStages$IgnoreSink")]
+    assert rows(store, "SELECT name, value FROM agent_counters WHERE name LIKE 'direct_pool_%' ORDER BY name") == [
+        ("direct_pool_capacity", 8292), ("direct_pool_count", 5), ("direct_pool_used", 9000)]
+
+
+def test_a_database_made_before_the_new_columns_gets_them(tmp_path):
+    path = tmp_path / "audit.db"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    for table, column in (("sites", "detail"), ("objects", "released_by_gc"), ("site_counts", "released_by_gc")):
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    conn.commit()
+    conn.close()
+    with Store(path) as s:
+        run = s.begin_run(INFO, 4242)
+        s.ingest_drain(run, write_drain(tmp_path / "d.tsv", DIRECT_DRAIN))
+        assert rows(s, "SELECT count(*) FROM objects WHERE released_by_gc = 1") == [(2,)]

@@ -17,6 +17,8 @@ from .channel import AgentChannel
 from .datafiles import import_data_folder
 from .gate import GATE_FAILED, evaluate, parse_fail_on, read_baseline, write_baseline, write_gate_text, write_junit
 from .errors import UnclosedError
+from .collapsed import VALUES as COLLAPSED_VALUES
+from .diff import NEW_SITES_FOUND, RunRef, diff_runs, write_diff
 from .record import record as record_run
 from .report import write_report
 from .store import Store
@@ -64,16 +66,30 @@ def cli(ctx):
 @click.argument("pid", type=PID)
 @click.option("--dir", "agent_dir", type=click.Path(file_okay=False, path_type=Path),
               help="The agent's directory (default /tmp/unclosed-PID).")
-def attach(pid, agent_dir):
+@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A rules file naming resources of your own to track (see the README).")
+@click.option("--sample", type=click.IntRange(min=1), default=None,
+              help="Track 1 object in N (cheaper; a site that leaks again and again is still found).")
+def attach(pid, agent_dir, rules, sample):
     """Load the agent into the running JVM PID and print its directory.
 
     Tracking starts now: objects created before are not known. `record` attaches by itself;
-    use this to start tracking early, and `record` later.
+    use this to start tracking early, or with your own --rules, and `record` later.
 
     \b
-    Example:  unclosed attach 12345
+    Examples: unclosed attach 12345
+              unclosed attach 12345 --rules rules.toml
+              unclosed attach 12345 --sample 128
     """
-    click.echo(attach_agent(pid, {"dir": str(agent_dir)} if agent_dir else None))
+    options = {"dir": str(agent_dir)} if agent_dir else {}
+    if rules:
+        if agent_dir_of(pid) is not None:
+            raise UnclosedError(f"JVM {pid} already runs the agent, and its rules stay as they are: "
+                                f"`unclosed detach {pid}` first")
+        options["rules"] = str(rules.resolve())  # the JVM reads it, from its own working directory
+    if sample:
+        options["sample"] = sample
+    click.echo(attach_agent(pid, options or None))
 
 
 @cli.command()
@@ -85,7 +101,9 @@ def attach(pid, agent_dir):
 @click.option("--interval", type=Duration(), default="5s", show_default=True,
               help="How often to drain the agent's data into the database.")
 @click.option("--label", help="A name for this run, shown in reports.")
-def record(pid, db_path, duration, interval, label):
+@click.option("--sample", type=click.IntRange(min=1), default=None,
+              help="When it attaches: track 1 object in N (cheaper; a site that leaks again and again is still found).")
+def record(pid, db_path, duration, interval, label, sample):
     """Record what JVM PID opens and never releases into a database.
 
     Attaches the agent if it is not loaded yet, then drains what it tracked into the database
@@ -98,20 +116,27 @@ def record(pid, db_path, duration, interval, label):
     Example:  unclosed record 12345 --db audit.db --duration 10m --label "after deploy"
     """
     with Store(db_path) as store, _stop_on_signals() as stop:
-        result = record_run(pid, store, duration, interval, label, stop, progress=sys.stderr)
+        result = record_run(pid, store, duration, interval, label, stop, progress=sys.stderr,
+                            agent_options={"sample": sample} if sample else None)
     _say_recorded(result, db_path, pid)
 
 
 @cli.command()
 @click.argument("db_path", metavar="DB", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json is a stable contract for scripts and CI.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "collapsed"]), default="text",
+              show_default=True, help="json is a stable contract for scripts and CI; html one self-contained "
+              "page (sites, flame graph, timeline); collapsed folded stacks for flamegraph.pl or speedscope.")
 @click.option("--kind", "kinds", multiple=True,
               help="Only this tracked class, e.g. GZIPOutputStream or java.util.zip.Inflater (repeatable).")
-@click.option("--family", "families", multiple=True, help="Only this family, e.g. zlib (repeatable).")
+@click.option("--family", "families", multiple=True,
+              help="Only this family: zlib, direct, actor or a rules file's (repeatable).")
 @click.option("--run", "run_id", type=click.IntRange(min=1), help="The run to report (default: the latest).")
 @click.option("--all", "include_clean", is_flag=True, help="Also list sites that released everything.")
-def report(db_path, fmt, kinds, families, run_id, include_clean):
+@click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of stdout.")
+@click.option("--value", type=click.Choice(list(COLLAPSED_VALUES)), default="bytes", show_default=True,
+              help="What a collapsed stack counts: native bytes leaked + held, or one of them, or objects.")
+def report(db_path, fmt, kinds, families, run_id, include_clean, output_path, value):
     """Show the creation sites of a recorded run, worst first.
 
     A site is the stack that created objects; it is listed when some of its objects leaked (the
@@ -120,9 +145,154 @@ def report(db_path, fmt, kinds, families, run_id, include_clean):
     \b
     Examples: unclosed report audit.db
               unclosed report audit.db --format json --family zlib > leaks.json
+              unclosed report audit.db --format html -o report.html
+              unclosed report audit.db --format collapsed --value leaked > leaks.folded
     """
-    with Store(db_path) as store:
-        write_report(store, sys.stdout, fmt, run_id, list(kinds), list(families), include_clean)
+    with Store(db_path) as store, _output_to(output_path) as out:
+        write_report(store, out, fmt, run_id, list(kinds), list(families), include_clean, value)
+
+
+DIFF_EXIT_CODES = f"""
+    \b
+    Exit codes: 0 compared (with --fail-on-new: no new leak site); {NEW_SITES_FOUND} --fail-on-new and NEW
+    has leak sites OLD did not; 1 an error; 2 a usage error."""
+
+
+@cli.command(epilog=DIFF_EXIT_CODES)
+@click.argument("old_spec", metavar="OLD")
+@click.argument("new_spec", metavar="NEW")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
+              help="json lists fixed, new, changed, unchanged (README); html shows both runs side by side.")
+@click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of stdout.")
+@click.option("--fail-on-new", is_flag=True, help=f"Exit {NEW_SITES_FOUND} when NEW has leak sites OLD had not: a release gate.")
+@click.option("--per", multiple=True, metavar="[RUN=]UNITS",
+              help="Workload units each run served (requests, jobs), to compare figures per unit: "
+                   "--per 10000 (both runs), --per old=10000 --per new=12000, or by label --per 2.1.8=10000.")
+@click.option("--unit", default="unit", show_default=True, help="What one workload unit is, e.g. request.")
+@click.option("--frames", type=click.IntRange(1, 64), default=3, show_default=True,
+              help="Frames in a signature: the culprit and its callers.")
+@click.option("--min-score", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+              help="The least similarity (0-1) that matches sites whose signatures differ.")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=10, show_default=True,
+              help="Percent by which a still-leaking site's figures may move and count as unchanged.")
+def diff(old_spec, new_spec, fmt, output_path, fail_on_new, per, unit, frames, min_score, tolerance):
+    """Compare the leak sites of two runs, before and after a release: fixed, new, changed, unchanged.
+
+    OLD and NEW name runs: DB (its latest run), DB:ID (run ID), DB:LABEL (the latest run
+    recorded with --label LABEL; DB:label=LABEL for a label of digits); NEW may be :ID or
+    :LABEL, a run of OLD's database. Sites match by a signature that survives a release: the
+    kind and the frames from the culprit down as SimpleClass.method, without package or line
+    number (--frames of them); sites whose signatures differ match by similarity (--min-score).
+
+    \b
+    Examples: unclosed diff audit.db:2.1.8 audit.db:2.1.9
+              unclosed diff old.db new.db --fail-on-new
+              unclosed diff audit.db:2.1.8 :2.1.9 --per 2.1.8=40000 --per 2.1.9=52000 --unit request
+              unclosed diff audit.db:1 audit.db:2 --format html -o diff.html
+    """
+    try:
+        old_ref = RunRef.parse(old_spec)
+        new_ref = RunRef.parse(new_spec, other_db=old_ref.db)
+    except UnclosedError as e:
+        raise click.BadParameter(str(e), param_hint="OLD or NEW") from None
+    same_db = old_ref.db.resolve() == new_ref.db.resolve()
+    with Store(old_ref.db) as old_store, (_same(old_store) if same_db else Store(new_ref.db)) as new_store:
+        result = diff_runs(old_store, old_ref, new_store, new_ref, per, unit, frames, min_score, tolerance / 100)
+        with _output_to(output_path) as out:
+            if fmt == "html":
+                from .html import write_html_diff
+                write_html_diff(result, old_store, new_store, out)
+            else:
+                write_diff(result, out, fmt)
+    return NEW_SITES_FOUND if fail_on_new and result["new"] else 0
+
+
+class _same:
+    """A store used twice: closed by its first `with` only."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def __enter__(self):
+        return self.store
+
+    def __exit__(self, *exc):
+        pass
+
+
+class _output_to:
+    """A file to write to, or stdout."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+
+    def __enter__(self):
+        self.file = open(self.path, "w", encoding="utf-8") if self.path else None
+        return self.file or sys.stdout
+
+    def __exit__(self, *exc):
+        if self.file:
+            self.file.close()
+        else:
+            sys.stdout.flush()
+
+
+@cli.command()
+@click.argument("pid", type=PID)
+@click.option("--watch", "interval", type=Duration(), default=None,
+              help="Sample again every DURATION (10s, 5m, 1h) until --count or Ctrl-C, then show what grew.")
+@click.option("--count", type=click.IntRange(min=1), help="With --watch: how many samples (default: until Ctrl-C).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help='json: one document; with --watch {"samples": [...], "growth": {...}} at the end.')
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Keep each sample in this database (table memory_samples); with an agent loaded, also split "
+                   "its held bytes by family (one drain, kept as a run labelled explain).")
+@click.option("--attach", "attach_first", is_flag=True,
+              help="Load the unclosed agent first when none is loaded (it tracks objects created from now on).")
+def explain(pid, interval, count, fmt, db_path, attach_first):
+    """Explain where the memory of JVM PID goes: one breakdown of its RSS that adds up.
+
+    The OS view (RSS anon/file/shmem, the memory cgroup and the working set a container metric
+    shows), the JVM view through the JVM's own jcmd (heap, metaspace, code cache, thread stacks,
+    direct buffers, NMT categories when -XX:NativeMemoryTracking is on) and unclosed's view
+    (native bytes of tracked objects still held, when the agent is loaded). What nobody accounts
+    for is the remainder, with hints: glibc malloc arenas, page cache, NMT off.
+
+    \b
+    Examples: unclosed explain 12345
+              unclosed explain 12345 --attach --format json > memory.json
+              unclosed explain 12345 --watch 10m --db memory.db    (Ctrl-C: what grew)
+    """
+    import json
+
+    from . import explain as memory
+
+    if count is not None and interval is None:
+        raise click.UsageError("--count needs --watch")
+    store = Store(db_path) if db_path else None
+    try:
+        if interval is None:
+            report = memory.explain_once(pid, attach=attach_first, store=store)
+            click.echo(json.dumps(report, indent=2) if fmt == "json" else memory.render_text(report), nl=fmt == "json")
+            return
+
+        def show(report, previous):
+            if fmt == "text":
+                click.echo(memory.render_text(report) if previous is None else memory.sample_line(report, previous))
+                if previous is None:
+                    click.echo(f"sampling every {interval:g} s" + (f", {count} samples" if count else ", Ctrl-C to stop"))
+                    click.echo(memory.sample_line(report, None))
+
+        samples = memory.watch(pid, interval, count, attach=attach_first, store=store, on_sample=show)
+        if fmt == "json":
+            click.echo(json.dumps({"samples": samples, "growth": memory.growth(samples)}, indent=2))
+        else:
+            click.echo()
+            click.echo(memory.render_growth(samples), nl=False)
+    finally:
+        if store is not None:
+            store.close()
 
 
 @cli.command()
@@ -181,7 +351,9 @@ GATE_HELP = f"""
               help="Sites listed in this file (from `unclosed baseline`) do not fail the gate.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the result as JUnit XML here, one test case per failing site.")
-def run(command, db_path, fail_on, label, baseline_path, junit_path):
+@click.option("--sample", type=click.IntRange(min=1), default=None,
+              help="Track 1 object in N in each JVM (cheaper; a site that leaks again and again is still found).")
+def run(command, db_path, fail_on, label, baseline_path, junit_path, sample):
     """Run COMMAND with the agent in every JVM it starts, then gate on what they left unreleased.
 
     The agent goes into JAVA_TOOL_OPTIONS (after what is there already), so every JVM the
@@ -199,7 +371,7 @@ def run(command, db_path, fail_on, label, baseline_path, junit_path):
     with tempfile.TemporaryDirectory(prefix="unclosed-run-") as scratch:
         data_dir = Path(scratch) / "data"
         data_dir.mkdir()
-        exit_code = run_command(list(command), data_dir)
+        exit_code = run_command(list(command), data_dir, {"sample": sample} if sample else {})
         with Store(db_path or Path(scratch) / "run.db") as store:
             imported = import_data_folder(store, data_dir, label)
             result = evaluate(store, [jvm["run_id"] for jvm in imported], selectors, baseline)

@@ -37,7 +37,7 @@ def import_data_folder(store: Store, folder, label: str | None = None) -> list[d
         store.end_run(run_id, "complete" if exit_ms else "incomplete")
         # exit_ms says the JVM itself ended normally, which `complete` alone does not (a
         # recording can complete while its JVM lives on).
-        store.db["runs"].update(run_id, {"exit_ms": exit_ms}, alter=True)
+        store.db["runs"].update(run_id, {"exit_ms": exit_ms})
         imported.append({"run_id": run_id, "pid": pid, "main_class": store.run(run_id)["main_class"],
                          "exited": exit_ms is not None})
     return imported

@@ -11,16 +11,18 @@ from .store import Store
 
 
 def record(pid: int, store: Store, duration: float | None = None, interval: float = 5.0,
-           label: str | None = None, stop: threading.Event | None = None, progress=None) -> dict:
+           label: str | None = None, stop: threading.Event | None = None, progress=None,
+           agent_options: dict | None = None) -> dict:
     """Attaches to JVM `pid` if needed and records a new run into `store`.
 
     Drains every `interval` seconds; stops after `duration` seconds (None: no limit) or once
     `stop` is set, with one last drain: the run is then `complete`. When the JVM goes away, what
     was drained is kept and the run is `incomplete`. `progress` (a text stream) gets a status
-    line per drain. Returns the run's id, status and drains, and the last drain's summary.
+    line per drain. `agent_options` apply when it attaches (docs/protocol.md). Returns the run's
+    id, status and drains, and the last drain's summary.
     """
     stop = stop or threading.Event()
-    agent_dir = attach_agent(pid)
+    agent_dir = attach_agent(pid, agent_options)
     channel = AgentChannel.connect(agent_dir)
     run_id = None
     try:

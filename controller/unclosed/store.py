@@ -22,7 +22,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 # The facts of a run that `J` records (and the agent's status) may carry.
 RUN_FACTS = ("mode", "java_version", "java_vendor", "java_home", "main_class", "agent_version",
-             "tracking_since_ms")
+             "tracking_since_ms", "sample")
 
 
 def now_ms() -> int:
@@ -41,6 +41,8 @@ class Store:
             if "meta" not in self.db.table_names():
                 with self.conn:
                     _create_schema(self.db)
+            _add_new_columns(self.conn)
+            _add_memory_samples(self.conn)
         except sqlite3.Error as e:
             raise StoreError(f"cannot use {self.path}: {e}") from None
         # Per run, the counters last stored for each creation site (site_counts only grows
@@ -77,8 +79,8 @@ class Store:
         if earlier is None:
             return
         self.conn.execute(
-            "INSERT INTO sites (run_id, agent_site_id, role, kind, family, culprit, frames, top_frame) "
-            "SELECT ?, agent_site_id, role, kind, family, culprit, frames, top_frame FROM sites WHERE run_id = ?",
+            "INSERT INTO sites (run_id, agent_site_id, role, kind, family, culprit, frames, top_frame, detail) "
+            "SELECT ?, agent_site_id, role, kind, family, culprit, frames, top_frame, detail FROM sites WHERE run_id = ?",
             (run_id, earlier))
         self.conn.execute("INSERT INTO threads (run_id, thread_id, name) "
                           "SELECT ?, thread_id, name FROM threads WHERE run_id = ?", (run_id, earlier))
@@ -103,6 +105,21 @@ class Store:
             if not rows:
                 raise StoreError(f"{self.path} has no run {run_id}")
         return rows[0]
+
+    # -- memory samples (`unclosed explain`) ---------------------------------------------------
+
+    def add_memory_samples(self, pid: int, time_ms: int, components: dict, run_id: int | None = None) -> None:
+        """Stores one sample of a JVM's memory: {component: bytes} (explain.components)."""
+        with self.conn:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO memory_samples (pid, run_id, time_ms, component, bytes) VALUES (?, ?, ?, ?, ?)",
+                [(pid, run_id, time_ms, name, value) for name, value in components.items() if value is not None])
+
+    def memory_samples(self, pid: int | None = None) -> list[dict]:
+        """The samples stored, oldest first: {pid, run_id, time_ms, component, bytes} rows."""
+        where, args = ("WHERE pid = ?", [pid]) if pid is not None else ("", [])
+        return list(self.db.query(f"SELECT pid, run_id, time_ms, component, bytes FROM memory_samples {where} "
+                                  "ORDER BY time_ms, component", args))
 
     # -- drains -----------------------------------------------------------------------------
 
@@ -134,12 +151,13 @@ class Store:
                       "WHERE id = ? RETURNING drains", (time_ms, *facts.values(), run_id)).fetchone()
         if drain_no is None:
             raise StoreError(f"{self.path} has no run {run_id}")
-        many("INSERT INTO sites (run_id, agent_site_id, role, kind, family, culprit, frames, top_frame) "
-             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, agent_site_id) DO UPDATE SET "
+        many("INSERT INTO sites (run_id, agent_site_id, role, kind, family, culprit, frames, top_frame, detail) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, agent_site_id) DO UPDATE SET "
              "role = excluded.role, kind = excluded.kind, family = excluded.family, "
-             "culprit = excluded.culprit, frames = excluded.frames, top_frame = excluded.top_frame",
-             [(run_id, sid, role, kind, family, culprit, json.dumps(frames), frames[0] if frames else None)
-              for sid, (role, kind, family, culprit, frames) in drain.sites.items()])
+             "culprit = excluded.culprit, frames = excluded.frames, top_frame = excluded.top_frame, "
+             "detail = excluded.detail",
+             [(run_id, sid, role, kind, family, culprit, json.dumps(frames), frames[0] if frames else None, detail)
+              for sid, (role, kind, family, culprit, frames, detail) in drain.sites.items()])
         many("INSERT OR REPLACE INTO threads (run_id, thread_id, name) VALUES (?, ?, ?)",
              [(run_id, tid, name) for tid, name in drain.threads])
 
@@ -154,18 +172,26 @@ class Store:
                     "released_ms = coalesce(excluded.released_ms, released_ms), "
                     "release_site_id = coalesce(excluded.release_site_id, release_site_id), "
                     "release_thread_id = coalesce(excluded.release_thread_id, release_thread_id), "
+                    "released_by_gc = coalesce(excluded.released_by_gc, released_by_gc), "
                     "reclaimed_ms = coalesce(excluded.reclaimed_ms, reclaimed_ms)")
         many(f"INSERT INTO objects (run_id, object_id, site_id, thread_id, created_ms, bytes, state) "
              f"VALUES ({run}, ?1, ?2, ?3, ?4, ?5, 'held') {keep_end}", drain.held)
         many(f"INSERT INTO objects (run_id, object_id, site_id, thread_id, created_ms, bytes, "
              f"release_site_id, release_thread_id, released_ms, state) "
              f"VALUES ({run}, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'released') {keep_end}", drain.opened_released)
+        many(f"INSERT INTO objects (run_id, object_id, site_id, thread_id, created_ms, bytes, "
+             f"release_thread_id, released_ms, released_by_gc, state) "
+             f"VALUES ({run}, ?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, 'released') {keep_end}", drain.opened_freed)
         many(f"INSERT INTO objects (run_id, object_id, site_id, thread_id, created_ms, bytes, reclaimed_ms, state) "
              f"VALUES ({run}, ?1, ?2, ?3, ?4, ?5, ?6, 'leaked') {keep_end}", drain.opened_leaked)
         many(f"INSERT INTO objects (run_id, object_id, release_site_id, release_thread_id, released_ms, state) "
              f"VALUES ({run}, ?1, ?2, ?3, ?4, 'released') ON CONFLICT (run_id, object_id) DO UPDATE SET "
              "state = 'released', release_site_id = excluded.release_site_id, "
              "release_thread_id = excluded.release_thread_id, released_ms = excluded.released_ms", drain.released)
+        many(f"INSERT INTO objects (run_id, object_id, release_thread_id, released_ms, released_by_gc, state) "
+             f"VALUES ({run}, ?1, ?2, ?3, 1, 'released') ON CONFLICT (run_id, object_id) DO UPDATE SET "
+             "state = 'released', release_thread_id = excluded.release_thread_id, "
+             "released_ms = excluded.released_ms, released_by_gc = 1", drain.freed)
         many(f"INSERT INTO objects (run_id, object_id, reclaimed_ms, state) VALUES ({run}, ?1, ?2, 'leaked') "
              "ON CONFLICT (run_id, object_id) DO UPDATE SET state = 'leaked', reclaimed_ms = excluded.reclaimed_ms",
              drain.leaked)
@@ -177,7 +203,7 @@ class Store:
                 last[site_id] = counts
                 changed.append((run_id, site_id, drain_no[0], time_ms, *counts))
         many("INSERT INTO site_counts (run_id, site_id, drain, time_ms, opened, released, leaked, held, "
-             "bytes_held, bytes_leaked, oldest_held_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)", changed)
+             "bytes_held, bytes_leaked, oldest_held_ms, released_by_gc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", changed)
         many("INSERT INTO agent_counters (run_id, time_ms, name, value) VALUES (?, ?, ?, ?)",
              [(run_id, time_ms, name, value) for name, value in drain.counters])
         many("INSERT INTO errors (run_id, time_ms, message) VALUES (?, ?, ?)",
@@ -188,8 +214,8 @@ class Store:
             # max(drain) makes SQLite take the other columns from each site's latest row.
             rows = self.conn.execute(
                 "SELECT site_id, opened, released, leaked, held, bytes_held, bytes_leaked, oldest_held_ms, "
-                "max(drain) FROM site_counts WHERE run_id = ? GROUP BY site_id", (run_id,))
-            self._last_counts[run_id] = {row[0]: tuple(row[1:8]) for row in rows}
+                "coalesce(released_by_gc, 0), max(drain) FROM site_counts WHERE run_id = ? GROUP BY site_id", (run_id,))
+            self._last_counts[run_id] = {row[0]: tuple(row[1:9]) for row in rows}
         return self._last_counts[run_id]
 
 
@@ -211,18 +237,21 @@ class Drain:
 
     def __init__(self):
         self.facts: dict[str, str] = {}
-        self.sites: dict[int, list] = {}  # agent site id -> [role, kind, family, culprit, frames]
+        self.sites: dict[int, list] = {}  # agent site id -> [role, kind, family, culprit, frames, detail]
         self.threads: list[tuple] = []
         self.events = 0
         # Objects opened in this drain, by how they stand at its end. O fields: object, site,
-        # thread, created_ms, bytes; then R's site, thread, released_ms or L's reclaimed_ms.
+        # thread, created_ms, bytes; then R's site, thread, released_ms, G's thread, released_ms
+        # or L's reclaimed_ms.
         self.held: list[list[str]] = []
         self.opened_released: list[list[str]] = []
+        self.opened_freed: list[list[str]] = []
         self.opened_leaked: list[list[str]] = []
-        # Ends of objects opened in an earlier drain (or whose O was dropped): the R or L fields.
+        # Ends of objects opened in an earlier drain (or whose O was dropped): the R, G or L fields.
         self.released: list[list[str]] = []
+        self.freed: list[list[str]] = []
         self.leaked: list[list[str]] = []
-        self.counts: dict[int, tuple] = {}  # creation site -> the 7 C totals
+        self.counts: dict[int, tuple] = {}  # creation site -> the 8 C totals (released_by_gc 0 if absent)
         self.counters: list[tuple] = []
         self.errors: list[tuple] = []
 
@@ -236,20 +265,27 @@ def _read_drain(path: Path) -> Drain:
     if lines[0] != "V\t1":
         raise StoreError(f"{path} is not a drain file of format 1 (its first line is {lines[0][:40]!r})")
     # Most lines are O, R and L: sort them out with as little work per line as possible.
-    o_lines, r_lines, l_lines, rest = [], [], [], []
-    o_add, r_add, l_add, rest_add = o_lines.append, r_lines.append, l_lines.append, rest.append
+    x_lines, o_lines, r_lines, l_lines, g_lines, rest = [], [], [], [], [], []
+    x_add, o_add, r_add, l_add, g_add = x_lines.append, o_lines.append, r_lines.append, l_lines.append, g_lines.append
+    rest_add = rest.append
     for line in lines:
         tag = line[:2]
-        if tag == "O\t":
+        if tag == "X\t":
+            x_add(line)
+        elif tag == "O\t":
             o_add(line)
         elif tag == "R\t":
             r_add(line)
         elif tag == "L\t":
             l_add(line)
+        elif tag == "G\t":
+            g_add(line)
         else:
             rest_add(line)
     d = Drain()
-    d.events = len(o_lines) + len(r_lines) + len(l_lines)
+    d.events = 2 * len(x_lines) + len(o_lines) + len(r_lines) + len(l_lines) + len(g_lines)
+    # X: an O and its R in one line, fields in the order of an O's followed by the R's.
+    d.opened_released = [line[2:].split("\t") for line in x_lines]
     opened = {fields[0]: fields for fields in (line[2:].split("\t") for line in o_lines)}
     take = opened.pop
     for fields in (line[2:].split("\t") for line in r_lines):
@@ -258,6 +294,12 @@ def _read_drain(path: Path) -> Drain:
             d.released.append(fields)
         else:
             d.opened_released.append(o + fields[1:])
+    for fields in (line[2:].split("\t") for line in g_lines):
+        o = take(fields[0], None)
+        if o is None:
+            d.freed.append(fields)
+        else:
+            d.opened_freed.append(o + fields[1:])
     for fields in (line[2:].split("\t") for line in l_lines):
         o = take(fields[0], None)
         if o is None:
@@ -276,12 +318,15 @@ def _parse_other(lines: list[str], d: Drain, path: Path) -> None:
             r = line.split("\t")
             tag = r[0]
             if tag == "C":
-                counts = tuple(int(x) for x in r[2:9])
-                if len(counts) != 7:
+                counts = tuple(int(x) for x in r[2:10])  # released_by_gc, the 8th, is newer
+                if len(counts) == 7:
+                    counts += (0,)
+                if len(counts) != 8:
                     raise IndexError
                 d.counts[int(r[1])] = counts
             elif tag == "S":
-                d.sites[int(r[1])] = [r[2], r[3] or None, r[4] or None, r[5] or None, []]
+                detail = r[6] if len(r) > 6 else ""  # newer than the other fields
+                d.sites[int(r[1])] = [r[2], r[3] or None, r[4] or None, r[5] or None, [], detail or None]
             elif tag == "F":
                 frames = d.sites[int(r[1])][4]
                 index = int(r[2])
@@ -339,6 +384,41 @@ def _check_ours(path: Path) -> None:
                          f"this unclosed reads version {SCHEMA_VERSION}")
 
 
+# Columns added since schema version 1 was first written: a database made before gets them on
+# opening (NULL in the rows it had). Older readers name their columns and never see these.
+NEW_COLUMNS = {"sites": ["detail TEXT"], "objects": ["released_by_gc INTEGER"],
+               "site_counts": ["released_by_gc INTEGER"],
+               # exit_ms: when the JVM itself ended normally (its data folder's Z record); sample:
+               # the agent tracked 1 object in this many.
+               "runs": ["exit_ms INTEGER", "sample INTEGER"]}
+
+
+def _add_new_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in NEW_COLUMNS.items():
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for column in columns:
+            if column.split()[0] not in have:
+                with conn:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+
+
+def _add_memory_samples(conn: sqlite3.Connection) -> None:
+    """`unclosed explain` samples of a JVM's memory, by component; added to a database made
+    before the table existed, on opening (schema version unchanged: older readers ignore it)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'memory_samples'").fetchone():
+        return
+    with conn:
+        conn.execute("""
+            CREATE TABLE IF NOT EXISTS memory_samples (
+                pid INTEGER NOT NULL,
+                run_id INTEGER REFERENCES runs(id),
+                time_ms INTEGER NOT NULL,
+                component TEXT NOT NULL,
+                bytes INTEGER,
+                PRIMARY KEY (pid, time_ms, component)
+            )""")
+
+
 def _create_schema(db: sqlite_utils.Database) -> None:
     db["meta"].create({"key": str, "value": str}, pk="key")
     db["meta"].insert_all([{"key": "application", "value": APPLICATION},
@@ -353,7 +433,7 @@ def _create_schema(db: sqlite_utils.Database) -> None:
     # in as the drain file has them, with no lookup.
     db["sites"].create({
         "id": int, "run_id": int, "agent_site_id": int, "role": str, "kind": str, "family": str,
-        "culprit": str, "frames": str, "top_frame": str,
+        "culprit": str, "frames": str, "top_frame": str, "detail": str,
     }, pk="id", foreign_keys=[("run_id", "runs", "id")], not_null={"run_id", "agent_site_id", "role"})
     db["sites"].create_index(["run_id", "agent_site_id"], unique=True)
     db["threads"].create({"run_id": int, "thread_id": int, "name": str}, pk=("run_id", "thread_id"),
@@ -373,6 +453,7 @@ def _create_schema(db: sqlite_utils.Database) -> None:
             released_ms INTEGER,
             release_site_id INTEGER,
             release_thread_id INTEGER,
+            released_by_gc INTEGER,
             reclaimed_ms INTEGER,
             PRIMARY KEY (run_id, object_id),
             FOREIGN KEY (run_id, site_id) REFERENCES sites(run_id, agent_site_id),
@@ -387,7 +468,7 @@ def _create_schema(db: sqlite_utils.Database) -> None:
             drain INTEGER NOT NULL,
             time_ms INTEGER NOT NULL,
             opened INTEGER, released INTEGER, leaked INTEGER, held INTEGER,
-            bytes_held INTEGER, bytes_leaked INTEGER, oldest_held_ms INTEGER,
+            bytes_held INTEGER, bytes_leaked INTEGER, oldest_held_ms INTEGER, released_by_gc INTEGER,
             PRIMARY KEY (run_id, site_id, drain),
             FOREIGN KEY (run_id, site_id) REFERENCES sites(run_id, agent_site_id)
         )""")

@@ -20,7 +20,8 @@ import java.util.zip.ZipOutputStream;
 /**
  * Creates zlib objects in known places and numbers. Lines marked {@code // site:NAME} are the
  * culprits the tests expect; the counts are in the tests. Commands on stdin: {@code leaky},
- * {@code clean} or {@code new-leak} runs that workload, then prints {@code done}; {@code exit} ends.
+ * {@code clean} or {@code new-leak} runs that workload (followed by a count, that many times), then
+ * prints {@code done}; {@code exit} ends.
  */
 public class ZlibWorkload {
     /** Held on purpose: these are "still held" findings. */
@@ -30,10 +31,14 @@ public class ZlibWorkload {
         System.out.println("ready");
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
         for (String line; (line = in.readLine()) != null; ) {
-            if (line.equals("leaky")) leaky();
-            else if (line.equals("clean")) clean();
-            else if (line.equals("new-leak")) leakAtANewSite();
-            else if (line.equals("exit")) return;
+            String[] words = line.split(" ");
+            int times = words.length > 1 ? Integer.parseInt(words[1]) : 1;
+            for (int i = 0; i < times; i++) {
+                if (words[0].equals("leaky")) leaky();
+                else if (words[0].equals("clean")) clean();
+                else if (words[0].equals("new-leak")) leakAtANewSite();
+                else if (words[0].equals("exit")) return;
+            }
             settle();
             System.out.println("done");
         }

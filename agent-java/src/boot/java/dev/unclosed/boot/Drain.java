@@ -24,6 +24,7 @@ public final class Drain {
     public static final int CREATED = Journal.CREATED;
     public static final int RELEASED = Journal.RELEASED;
     public static final int LEAKED = Journal.LEAKED;
+    public static final int FREED = Journal.FREED;
 
     Drain(List<Site> newSites, List<String[]> newThreads, long[] events, List<Site> creationSites, long[] oldestHeld,
             long droppedEvents, long droppedSites, long droppedObjects, long errors, long held, List<String[]> errorMessages) {

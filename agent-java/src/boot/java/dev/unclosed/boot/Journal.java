@@ -1,36 +1,43 @@
 package dev.unclosed.boot;
 
+import java.util.concurrent.atomic.AtomicInteger;
+
 /**
  * Events waiting for the next drain, in per-thread stripes so that threads do not contend.
- * Bounded: past its share of {@code maxEvents} a stripe drops events and counts them; the
- * per-site totals stay exact regardless.
+ * Bounded: past {@code maxEvents} pending in all (one busy thread may use them all), events are
+ * dropped and counted; the per-site totals stay exact regardless.
  */
 final class Journal {
     static final int CREATED = 1;
     static final int RELEASED = 2;
     static final int LEAKED = 3;
+    /** Released by the JVM after the GC found it unreachable (a direct buffer's memory): no stack. */
+    static final int FREED = 4;
     /** Longs per event: type, object id, site id, thread id, time, bytes. */
     static final int WIDTH = 6;
 
     private static final int STRIPES = 16;
 
     private final Stripe[] stripes = new Stripe[STRIPES];
-    private final int perStripe;
+    private final int maxEvents;
+    /** Events pending in all stripes: the one counter threads share, a lock-free add. */
+    private final AtomicInteger pending = new AtomicInteger();
 
     Journal(int maxEvents) {
-        perStripe = Math.max(1, maxEvents / STRIPES);
+        this.maxEvents = maxEvents;
         for (int i = 0; i < STRIPES; i++) stripes[i] = new Stripe();
     }
 
     void add(int thread, int type, long objectId, int siteId, long timeMs, long bytes) {
         Stripe s = stripes[thread & (STRIPES - 1)];
         synchronized (s) {
-            if (s.count >= perStripe) {
+            if (pending.incrementAndGet() > maxEvents) {
+                pending.decrementAndGet();
                 s.dropped++;
                 return;
             }
             if ((s.count + 1) * WIDTH > s.events.length) {
-                long[] bigger = new long[Math.min(perStripe, Math.max(64, s.count * 2)) * WIDTH];
+                long[] bigger = new long[Math.min(maxEvents, Math.max(64, s.count * 2)) * WIDTH];
                 System.arraycopy(s.events, 0, bigger, 0, s.count * WIDTH);
                 s.events = bigger;
             }
@@ -55,6 +62,7 @@ final class Journal {
             synchronized (s) {
                 parts[i] = s.events;
                 counts[i] = s.count * WIDTH;
+                pending.addAndGet(-s.count);
                 s.events = new long[0];
                 s.count = 0;
             }
@@ -70,9 +78,7 @@ final class Journal {
     }
 
     int pending() {
-        int n = 0;
-        for (Stripe s : stripes) n += s.count;
-        return n;
+        return pending.get();
     }
 
     long dropped() {

@@ -1,29 +1,48 @@
 package dev.unclosed.boot;
 
 /**
- * A kind of tracked resource: its class, family, estimated native size, which classes own it
- * when they create it (their findings are reported under the owner), and which classes pool it
- * (pooled objects are not leaks and are not tracked).
+ * A kind of tracked resource: its class, family, estimated native size, the packages of the
+ * library that creates it (never the culprit), which classes own it when they create it (their
+ * findings are reported under the owner), and which classes pool it (pooled objects are not
+ * leaks and are not tracked).
  */
 public final class Kind {
+    private static final String[] NONE = {};
+
     final int id;
     final String name;
     final String family;
     final long bytes;
+    private final String[] libraryPrefixes;
     private final String ownerType;
     private final String[] poolPrefixes;
 
-    Kind(int id, String name, String family, long bytes, String ownerType, String... poolPrefixes) {
+    Kind(int id, String name, String family, long bytes, String[] libraryPrefixes, String ownerType, String[] poolPrefixes) {
         this.id = id;
         this.name = name;
         this.family = family;
         this.bytes = bytes;
+        this.libraryPrefixes = libraryPrefixes == null ? NONE : libraryPrefixes.clone();
         this.ownerType = ownerType;
-        this.poolPrefixes = poolPrefixes;
+        this.poolPrefixes = poolPrefixes == null ? NONE : poolPrefixes;
+    }
+
+    /** A kind whose objects no class owns or pools. */
+    Kind(int id, String name, String family, long bytes, String... libraryPrefixes) {
+        this(id, name, family, bytes, libraryPrefixes, null, null);
     }
 
     boolean isPool(String className) {
-        for (String prefix : poolPrefixes) {
+        return startsWithAny(className, poolPrefixes);
+    }
+
+    /** A frame of the resource's own class or library: it never names the culprit. */
+    boolean isLibrary(String className) {
+        return className.equals(name) || startsWithAny(className, libraryPrefixes);
+    }
+
+    private static boolean startsWithAny(String className, String[] prefixes) {
+        for (String prefix : prefixes) {
             if (className.startsWith(prefix)) return true;
         }
         return false;

@@ -12,17 +12,22 @@ public final class Site {
     final String family;
     final String culprit;
     final String[] frames;
+    /** What else tells these objects apart (a stream's stages), or null. */
+    final String detail;
     /** Created by a pool (ZipFile): not tracked. */
     final boolean pooled;
 
     final LongAdder opened = new LongAdder();
     final LongAdder released = new LongAdder();
+    /** Of {@link #released}: freed by the JVM once the GC found them unreachable (direct buffers). */
+    final LongAdder releasedByGc = new LongAdder();
     final LongAdder leaked = new LongAdder();
     final LongAdder bytesOpened = new LongAdder();
     final LongAdder bytesReleased = new LongAdder();
     final LongAdder bytesLeaked = new LongAdder();
 
-    Site(int id, boolean creation, Kind resource, String kind, String family, String culprit, String[] frames, boolean pooled) {
+    Site(int id, boolean creation, Kind resource, String kind, String family, String culprit, String[] frames, String detail,
+            boolean pooled) {
         this.id = id;
         this.creation = creation;
         this.resource = resource;
@@ -30,6 +35,7 @@ public final class Site {
         this.family = family;
         this.culprit = culprit;
         this.frames = frames;
+        this.detail = detail;
         this.pooled = pooled;
     }
 
@@ -39,19 +45,21 @@ public final class Site {
     public String family() { return family; }
     public String culprit() { return culprit; }
     public String[] frames() { return frames.clone(); }
+    public String detail() { return detail; }
 
     /**
-     * Totals as {opened, released, leaked, held, bytesHeld, bytesLeaked}. Released and leaked
-     * are read before opened, and opened is counted before an object can be released, so held
-     * is never negative.
+     * Totals as {opened, released, leaked, held, bytesHeld, bytesLeaked, releasedByGc}. Released
+     * and leaked are read before opened, and opened is counted before an object can be released,
+     * so held is never negative.
      */
     public long[] totals() {
+        long byGc = releasedByGc.sum();
         long rel = released.sum();
         long leak = leaked.sum();
         long bRel = bytesReleased.sum();
         long bLeak = bytesLeaked.sum();
         long open = opened.sum();
         long bOpen = bytesOpened.sum();
-        return new long[] {open, rel, leak, open - rel - leak, bOpen - bRel - bLeak, bLeak};
+        return new long[] {open, rel, leak, open - rel - leak, bOpen - bRel - bLeak, bLeak, byGc};
     }
 }

@@ -26,51 +26,62 @@ final class SiteTable {
     }
 
     Site creationSite(StackTraceElement[] stack, Kind kind) {
-        return site(stack, kind, true);
+        return site(stack, kind, true, null, null);
+    }
+
+    /**
+     * A creation site told apart by {@code detail} too (a stream's stages), with the kind a user
+     * sees already known ({@code kindName}).
+     */
+    Site creationSite(StackTraceElement[] stack, Kind kind, String detail, String kindName) {
+        return site(stack, kind, true, detail, kindName);
     }
 
     Site releaseSite(StackTraceElement[] stack, Kind kind) {
-        return site(stack, kind, false);
+        return site(stack, kind, false, null, null);
     }
 
-    private Site site(StackTraceElement[] stack, Kind kind, boolean creation) {
+    private Site site(StackTraceElement[] stack, Kind kind, boolean creation, String detail, String kindName) {
         int from = 0;
         while (from < stack.length && stack[from].getClassName().startsWith(RECORDER_PACKAGE)) from++;
         int to = Math.min(stack.length, from + depth);
-        StackKey probe = new StackKey(kind.id, creation, stack, from, to);
+        StackKey probe = new StackKey(kind.id, creation, stack, from, to, detail);
         Site site = byStack.get(probe);
-        return site != null ? site : add(probe, kind, creation);
+        return site != null ? site : add(probe, kind, creation, kindName);
     }
 
-    private synchronized Site add(StackKey probe, Kind kind, boolean creation) {
+    private synchronized Site add(StackKey probe, Kind kind, boolean creation, String kindName) {
         Site site = byStack.get(probe);
         if (site != null) return site;
         StackKey key = probe;
         if (all.size() >= maxSites) {
             // Past the cap every new stack of this kind and role shares one overflow site.
             dropped++;
-            key = new StackKey(kind.id, creation, new StackTraceElement[0], 0, 0);
+            key = new StackKey(kind.id, creation, new StackTraceElement[0], 0, 0, null);
             site = byStack.get(key);
             if (site != null) return site;
+            kindName = null;
         } else {
             key = probe.copy();
         }
-        site = describe(all.size() + 1, key, kind, creation);
+        site = describe(all.size() + 1, key, kind, creation, kindName);
         all.add(site);
         byStack.put(key, site);
         return site;
     }
 
-    private static Site describe(int id, StackKey key, Kind kind, boolean creation) {
+    private static Site describe(int id, StackKey key, Kind kind, boolean creation, String kindName) {
         StackTraceElement[] stack = key.frames;
         String[] frames = new String[stack.length];
         String culprit = "";
         for (int i = 0; i < stack.length; i++) {
             frames[i] = format(stack[i]);
-            if (culprit.isEmpty() && !isJdkOrAgent(stack[i].getClassName())) culprit = frames[i];
+            String className = stack[i].getClassName();
+            if (culprit.isEmpty() && !isJdkOrAgent(className) && !kind.isLibrary(className)) culprit = frames[i];
         }
         if (stack.length == 0) frames = new String[] {"(more distinct stacks than max_sites)"};
-        if (!creation) return new Site(id, false, kind, "", "", culprit, frames, false);
+        if (!creation) return new Site(id, false, kind, "", "", culprit, frames, null, false);
+        if (kindName != null) return new Site(id, true, kind, kindName, kind.family, culprit, frames, key.detail, false);
 
         // Skip the resource's own constructor frames; the next frame created it.
         int i = 0;
@@ -78,12 +89,12 @@ final class SiteTable {
         boolean pooled = i < stack.length && kind.isPool(stack[i].getClassName());
         // The owner is the outermost stream constructor among the zip package frames that
         // created it (JDK 25's GZIPInputStream creates its Inflater in a static helper).
-        String kindName = kind.name;
+        String attributed = kind.name;
         for (int j = i; j < stack.length && Kind.isZipPackage(stack[j].getClassName()); j++) {
             String owner = "<init>".equals(stack[j].getMethodName()) ? kind.ownerOf(stack[j].getClassName()) : null;
-            if (owner != null) kindName = owner;
+            if (owner != null) attributed = owner;
         }
-        return new Site(id, true, kind, kindName, kind.family, culprit, frames, pooled);
+        return new Site(id, true, kind, attributed, kind.family, culprit, frames, key.detail, pooled);
     }
 
     static boolean isJdkOrAgent(String className) {
@@ -131,21 +142,23 @@ final class SiteTable {
         final StackTraceElement[] frames;
         final int from;
         final int to;
+        final String detail;
         final int hash;
 
-        StackKey(int kind, boolean creation, StackTraceElement[] frames, int from, int to) {
+        StackKey(int kind, boolean creation, StackTraceElement[] frames, int from, int to, String detail) {
             this.kind = kind;
             this.creation = creation;
             this.frames = frames;
             this.from = from;
             this.to = to;
-            int h = kind * 31 + (creation ? 1 : 0);
+            this.detail = detail;
+            int h = (kind * 31 + (creation ? 1 : 0)) * 31 + (detail == null ? 0 : detail.hashCode());
             for (int i = from; i < to; i++) h = h * 31 + frames[i].hashCode();
             this.hash = h;
         }
 
         StackKey copy() {
-            return new StackKey(kind, creation, Arrays.copyOfRange(frames, from, to), 0, to - from);
+            return new StackKey(kind, creation, Arrays.copyOfRange(frames, from, to), 0, to - from, detail);
         }
 
         @Override
@@ -158,6 +171,7 @@ final class SiteTable {
             if (!(o instanceof StackKey)) return false;
             StackKey k = (StackKey) o;
             if (k.hash != hash || k.kind != kind || k.creation != creation || k.to - k.from != to - from) return false;
+            if (detail == null ? k.detail != null : !detail.equals(k.detail)) return false;
             for (int i = 0; i < to - from; i++) {
                 if (!frames[from + i].equals(k.frames[k.from + i])) return false;
             }

@@ -34,6 +34,15 @@ final class TrackedTable {
         }
     }
 
+    /** Whether this object is tracked. */
+    boolean contains(Object referent) {
+        int hash = System.identityHashCode(referent);
+        Stripe s = stripe(hash);
+        synchronized (s) {
+            return s.find(hash, referent) != null;
+        }
+    }
+
     /** Removes this entry; false if it was already removed (released). */
     boolean remove(TrackedRef ref) {
         Stripe s = stripe(ref.hash);
@@ -83,6 +92,13 @@ final class TrackedTable {
             ref.next = buckets[i];
             buckets[i] = ref;
             size++;
+        }
+
+        TrackedRef find(int hash, Object referent) {
+            for (TrackedRef r = buckets[(hash >>> 6) & (buckets.length - 1)]; r != null; r = r.next) {
+                if (r.hash == hash && r.get() == referent) return r;
+            }
+            return null;
         }
 
         TrackedRef remove(int hash, Object referent, TrackedRef target) {

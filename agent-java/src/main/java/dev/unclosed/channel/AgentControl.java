@@ -25,7 +25,19 @@ public final class AgentControl {
         return "{\"pid\": " + f.get("pid") + ", \"mode\": " + quote(core.mode()) + ", \"tracking_since_ms\": "
                 + Recorder.trackingSinceMs() + ", \"java_version\": " + quote(f.get("java_version")) + ", \"java_vendor\": "
                 + quote(f.get("java_vendor")) + ", \"main_class\": " + quote(f.get("main_class")) + ", \"held\": " + s[0]
-                + ", \"pending_events\": " + s[1] + ", \"dropped_events\": " + s[2] + ", \"errors\": " + s[3] + ", \"bytes_held\": " + s[4] + "}";
+                + ", \"pending_events\": " + s[1] + ", \"dropped_events\": " + s[2] + ", \"errors\": " + s[3] + ", \"bytes_held\": " + s[4] + ", \"sample\": " + Recorder.sample()
+                + ", \"families\": " + families() + "}";
+    }
+
+    /** {"zlib": {"held": n, "bytes_held": n}, ...} */
+    private static String families() {
+        StringBuilder b = new StringBuilder("{");
+        for (Map.Entry<String, long[]> f : Recorder.heldByFamily().entrySet()) {
+            if (b.length() > 1) b.append(", ");
+            b.append(quote(f.getKey())).append(": {\"held\": ").append(f.getValue()[0]).append(", \"bytes_held\": ")
+                    .append(f.getValue()[1]).append('}');
+        }
+        return b.append('}').toString();
     }
 
     /** Writes everything new to {@code path}; one drain at a time. */

@@ -1,5 +1,6 @@
 package dev.unclosed.channel;
 
+import dev.unclosed.boot.Recorder;
 import dev.unclosed.core.AgentLog;
 import java.io.File;
 import java.io.IOException;
@@ -43,7 +44,11 @@ public final class ControlServer {
         GatewayServer server = new GatewayServer.GatewayServerBuilder(control).javaPort(0).javaAddress(loopback)
                 .authToken(token.toString()).callbackClient(callbacks).build();
         // Started from a daemon thread, so that py4j's connection threads are daemons too.
-        Thread accept = new Thread(() -> server.start(false), "unclosed-control");
+        // Its connection threads inherit its exemption: the direct buffers their socket reads take are ours.
+        Thread accept = new Thread(() -> {
+            Recorder.ignoreCurrentThread();
+            server.start(false);
+        }, "unclosed-control");
         accept.setDaemon(true);
         accept.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

@@ -10,7 +10,9 @@ import dev.unclosed.instrument.Installer;
 import java.io.File;
 import java.lang.instrument.Instrumentation;
 import java.lang.management.ManagementFactory;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
 
@@ -45,10 +47,13 @@ public final class AgentCore {
             AgentLog.write("already tracking since " + Recorder.trackingSinceMs() + "; nothing to do");
             return;
         }
+        long startNanos = System.nanoTime();
         Options opts = Options.parse(options);
-        Recorder.start(opts.depth, opts.maxEvents, opts.maxSites, opts.maxTracked);
+        List<Rule> rules = opts.rules == null ? Collections.<Rule>emptyList() : RulesFile.read(opts.rules);
+        Recorder.start(opts.depth, opts.maxEvents, opts.maxSites, opts.maxTracked, opts.sample);
+        Recorder.quietCurrentThread(true);
         try {
-            AgentCore core = new AgentCore(inst, dir, mode, Installer.install(inst));
+            AgentCore core = new AgentCore(inst, dir, mode, Installer.install(inst, rules));
             if (opts.control) core.server = ControlServer.start(dir, new AgentControl(core));
             if (opts.data != null) core.dataFiles = DataFiles.start(new File(opts.data), core, opts.flushSeconds);
             if (opts.data != null || opts.reportAtExit) {
@@ -57,10 +62,13 @@ public final class AgentCore {
             }
             current = core;
             System.setProperty(DIR_PROPERTY, dir.getPath());
-            AgentLog.write("tracking started (" + mode + ")");
+            AgentLog.write("tracking started (" + mode + ") in " + (System.nanoTime() - startNanos) / 1_000_000 + " ms"
+                    + (opts.sample > 1 ? ", sampling 1 in " + opts.sample : "") + (rules.isEmpty() ? "" : " with " + rules.size() + " rule(s) from " + opts.rules));
         } catch (Throwable t) {
             Recorder.stop();
             throw t instanceof Exception ? (Exception) t : new IllegalStateException(t);
+        } finally {
+            Recorder.quietCurrentThread(false);
         }
     }
 
@@ -79,7 +87,7 @@ public final class AgentCore {
         f.put("mode", mode);
         f.put("tracking_since_ms", Long.toString(Recorder.trackingSinceMs()));
         f.put("agent_version", VERSION);
-        f.put("sample", "1");
+        f.put("sample", Integer.toString(Recorder.sample()));
         return f;
     }
 

@@ -6,6 +6,8 @@ final class Options {
     int maxEvents = 250_000;
     int maxSites = 20_000;
     int maxTracked = 2_000_000;
+    /** Track 1 object in this many; 1: every object. */
+    int sample = 1;
     boolean control = true;
     /** Drain into this folder by itself (for JVMs no controller talks to). */
     String data;
@@ -14,6 +16,8 @@ final class Options {
     boolean reportAtExit;
     /** At exit, give the GC this long to reclaim what was dropped, so that leaks show as leaks. */
     int settleMs = 300;
+    /** A rules file naming resources of the user's own to track. */
+    String rules;
 
     static Options parse(String text) {
         Options o = new Options();
@@ -28,6 +32,7 @@ final class Options {
                 case "max_events": o.maxEvents = positive(name, value); break;
                 case "max_sites": o.maxSites = positive(name, value); break;
                 case "max_tracked": o.maxTracked = positive(name, value); break;
+                case "sample": o.sample = positive(name, value); break;
                 case "control": o.control = !"false".equals(value); break;
                 case "data": o.data = value; o.control = false; break;
                 case "flush": o.flushSeconds = positive(name, value); break;
@@ -38,6 +43,10 @@ final class Options {
                     o.reportAtExit = value.equals("stderr");
                     break;
                 case "settle_ms": o.settleMs = positive(name, value); break;
+                case "rules":
+                    if (value.isEmpty()) throw new IllegalArgumentException("agent option rules needs the path of a rules file");
+                    o.rules = value;
+                    break;
                 default: throw new IllegalArgumentException("unknown agent option '" + name + "'");
             }
         }

@@ -7,7 +7,8 @@ import net.bytebuddy.asm.Advice;
 /**
  * Advice inlined into {@code java.util.zip.Inflater} and {@code Deflater}. Only the flaters are
  * instrumented: a stream that creates its own flater is found from the flater's creation stack,
- * and its {@code close()} ends that flater.
+ * and its {@code close()} ends that flater. Their {@code end()} (idempotent, and what {@code close()}
+ * calls on JDK 25) gets {@link ReleaseAdvice}.
  */
 final class ZlibAdvice {
     private ZlibAdvice() {}
@@ -25,14 +26,6 @@ final class ZlibAdvice {
         @Advice.OnMethodExit(suppress = Throwable.class)
         static void exit(@Advice.This Object self) {
             Recorder.track(self, Kinds.DEFLATER);
-        }
-    }
-
-    /** On {@code end()}: idempotent, and what {@code close()} calls on JDK 25. */
-    static final class Ended {
-        @Advice.OnMethodExit(suppress = Throwable.class)
-        static void exit(@Advice.This Object self) {
-            Recorder.close(self);
         }
     }
 }

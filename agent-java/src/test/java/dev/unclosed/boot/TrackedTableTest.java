@@ -13,7 +13,7 @@ import org.junit.Test;
 
 public class TrackedTableTest {
     private final ReferenceQueue<Object> queue = new ReferenceQueue<>();
-    private final Site site = new Site(1, true, Kinds.ALL[0], "k", "f", "", new String[0], false);
+    private final Site site = new Site(1, true, Kinds.get(0), "k", "f", "", new String[0], null, false);
 
     private TrackedRef ref(Object o, long created) {
         return new TrackedRef(o, queue, 7, site, created, 10);
@@ -30,6 +30,18 @@ public class TrackedTableTest {
         assertSame(ra, table.remove(a));
         assertNull(table.remove(a));
         assertEquals(0, table.size());
+    }
+
+    @Test
+    public void knowsWhatItTracks() {
+        TrackedTable table = new TrackedTable();
+        Object o = new Object();
+        assertFalse(table.contains(o));
+        table.add(ref(o, 1));
+        assertTrue(table.contains(o));
+        assertFalse(table.contains(new Object()));
+        table.remove(o);
+        assertFalse(table.contains(o));
     }
 
     @Test

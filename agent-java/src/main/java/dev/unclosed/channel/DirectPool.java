@@ -1,0 +1,21 @@
+package dev.unclosed.channel;
+
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+
+/**
+ * The JVM's own figures for direct buffers (the "direct" {@code BufferPoolMXBean}), written beside
+ * the tracked sites in each drain so that a reader can tell how much of the pool they explain.
+ * The pool also counts buffers allocated before an attach and the agent's own.
+ */
+final class DirectPool {
+    private DirectPool() {}
+
+    /** {count, memory used, total capacity}, or null where the JVM has no such pool. */
+    static long[] figures() {
+        for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+            if ("direct".equals(pool.getName())) return new long[] {pool.getCount(), pool.getMemoryUsed(), pool.getTotalCapacity()};
+        }
+        return null;
+    }
+}

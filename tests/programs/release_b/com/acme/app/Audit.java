@@ -1,0 +1,13 @@
+package com.acme.app;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.zip.GZIPInputStream;
+
+class Audit {
+    static int record(byte[] body) throws IOException {
+        try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(body))) { // site:audit
+            return in.read();
+        }
+    }
+}
