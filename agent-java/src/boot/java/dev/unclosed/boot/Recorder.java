@@ -225,15 +225,15 @@ public final class Recorder {
          * both null for most kinds. An object already tracked (a constructor calling another) is tracked once.
          */
         void track(Object resource, Kind kind, long bytes, String detail, String kindName, ThreadSlot slot) {
-            if (table.size() >= maxTracked) {
+            // Sampling comes first and skips the costly part, the stack; a site that leaks again
+            // and again is still seen (1 - (1 - 1/sample)^leaks). At random, not every Nth: code
+            // that creates objects in a fixed order would otherwise be sampled at the same sites.
+            if (sample > 1 && ThreadLocalRandom.current().nextInt(sample) != 0) return;
+            if (table.contains(resource)) return;
+            if (table.isFull(resource, maxTracked)) {
                 droppedObjects.increment();
                 return;
             }
-            if (table.contains(resource)) return;
-            // Sampling skips the costly part, the stack; a site that leaks again and again is
-            // still seen (1 - (1 - 1/sample)^leaks). At random, not every Nth: code that creates
-            // objects in a fixed order would otherwise be sampled at the same sites every time.
-            if (sample > 1 && ThreadLocalRandom.current().nextInt(sample) != 0) return;
             StackTraceElement[] stack = new Throwable().getStackTrace();
             Site site = detail == null ? sites.creationSite(stack, kind) : sites.creationSite(stack, kind, detail, kindName);
             if (site.pooled) return;
@@ -262,10 +262,10 @@ public final class Recorder {
                 journal.add(slot.id, Journal.FREED, ref.id, 0, now, ref.bytes);
                 return;
             }
-            Site site = sites.releaseSite(new Throwable().getStackTrace(), ref.site.resource);
+            Site site = ref.site.takesReleaseStack() ? sites.releaseSite(new Throwable().getStackTrace(), ref.site.resource) : null;
             ref.site.released.increment();
             ref.site.bytesReleased.add(ref.bytes);
-            journal.add(slot.id, Journal.RELEASED, ref.id, site.id, now, ref.bytes);
+            journal.add(slot.id, Journal.RELEASED, ref.id, site == null ? 0 : site.id, now, ref.bytes);
         }
 
         void reap() {

@@ -39,6 +39,19 @@ public final class Site {
         this.pooled = pooled;
     }
 
+    /** Releases seen so far, for {@link #takesReleaseStack}; racy, as a sample may be. */
+    private long releases;
+
+    /**
+     * Whether to take the stack of this release: for the first 16 of a creation site, then 1 in
+     * 64. Where objects are released matters less than where they are not, and a stack is most
+     * of what tracking costs.
+     */
+    boolean takesReleaseStack() {
+        long n = releases++;
+        return n < 16 || n % 64 == 0;
+    }
+
     public int id() { return id; }
     public boolean isCreation() { return creation; }
     public String kind() { return kind; }

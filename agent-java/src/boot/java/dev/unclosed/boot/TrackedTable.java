@@ -51,6 +51,14 @@ final class TrackedTable {
         }
     }
 
+    /**
+     * Whether the stripe this object would go to holds its share of {@code maxTracked} already:
+     * a cap per stripe, read without the lock, so that the check costs no walk over all stripes.
+     */
+    boolean isFull(Object referent, int maxTracked) {
+        return stripe(System.identityHashCode(referent)).size >= Math.max(1, maxTracked / STRIPES);
+    }
+
     int size() {
         int n = 0;
         for (Stripe s : stripes) n += s.size;
