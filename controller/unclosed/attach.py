@@ -132,7 +132,15 @@ def _attach(pid: int, owner: str):
 
     VirtualMachine = _attach_api()
     try:
-        return VirtualMachine.attach(str(pid))
+        try:
+            return VirtualMachine.attach(str(pid))
+        except jpype.JException as e:
+            # A JVM still starting its attach listener refuses the first connection (seen once
+            # in a few hundred attaches, to a JVM of another user): one more try, a moment later.
+            if "Connection refused" not in str(e.getMessage()):
+                raise
+            time.sleep(0.5)
+            return VirtualMachine.attach(str(pid))
     except jpype.JException as e:
         message = str(e.getMessage())
         if "does not support the attach mechanism" in message:
