@@ -30,35 +30,13 @@ def import_data_folder(store: Store, folder, label: str | None = None) -> list[d
     holds what it wrote before and is marked incomplete."""
     imported = []
     for pid, files in jvm_series(folder).items():
-        run_id = store.begin_run(_facts(files[0]), pid, label)
+        run_id = store.begin_run({}, pid, label)  # the files' J records say the rest
         for path in files:
             store.ingest_drain(run_id, path, time_ms=int(path.stat().st_mtime * 1000))
-        exit_ms = _exit_ms(files[-1])
-        store.end_run(run_id, "complete" if exit_ms else "incomplete")
-        # exit_ms says the JVM itself ended normally, which `complete` alone does not (a
-        # recording can complete while its JVM lives on).
-        store.db["runs"].update(run_id, {"exit_ms": exit_ms})
-        imported.append({"run_id": run_id, "pid": pid, "main_class": store.run(run_id)["main_class"],
-                         "exited": exit_ms is not None})
+        run = store.run(run_id)
+        # exit_ms (from a Z record) says the JVM itself ended normally, which `complete` alone
+        # does not (a recording can complete while its JVM lives on).
+        exited = run["exit_ms"] is not None
+        store.end_run(run_id, "complete" if exited else "incomplete")
+        imported.append({"run_id": run_id, "pid": pid, "main_class": run["main_class"], "exited": exited})
     return imported
-
-
-def _facts(path: Path) -> dict:
-    facts = {}
-    with open(path, encoding="utf-8") as lines:
-        for line in lines:
-            fields = line.rstrip("\n").split("\t")
-            if fields[0] == "J" and len(fields) == 3:
-                facts[fields[1]] = fields[2]
-            elif fields[0] not in ("V", "J"):
-                break
-    return facts
-
-
-def _exit_ms(path: Path) -> int | None:
-    """The time of the `Z` record ending the file, if it has one."""
-    with open(path, "rb") as f:
-        f.seek(0, 2)
-        f.seek(max(0, f.tell() - 64))
-        last = f.read().decode("utf-8", "replace").rstrip("\n").rsplit("\n", 1)[-1].split("\t")
-    return int(last[1]) if last[0] == "Z" and len(last) == 2 and last[1].isdigit() else None

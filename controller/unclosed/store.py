@@ -151,6 +151,8 @@ class Store:
                       "WHERE id = ? RETURNING drains", (time_ms, *facts.values(), run_id)).fetchone()
         if drain_no is None:
             raise StoreError(f"{self.path} has no run {run_id}")
+        if drain.exit_ms is not None:
+            ex("UPDATE runs SET exit_ms = ? WHERE id = ?", (drain.exit_ms, run_id))
         many("INSERT INTO sites (run_id, agent_site_id, role, kind, family, culprit, frames, top_frame, detail) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, agent_site_id) DO UPDATE SET "
              "role = excluded.role, kind = excluded.kind, family = excluded.family, "
@@ -254,6 +256,7 @@ class Drain:
         self.counts: dict[int, tuple] = {}  # creation site -> the 8 C totals (released_by_gc 0 if absent)
         self.counters: list[tuple] = []
         self.errors: list[tuple] = []
+        self.exit_ms: int | None = None  # a Z record: the JVM exited normally, this was its last drain
 
 
 def _read_drain(path: Path) -> Drain:
@@ -340,6 +343,8 @@ def _parse_other(lines: list[str], d: Drain, path: Path) -> None:
                 d.counters.append((r[1], int(r[2])))
             elif tag == "E":
                 d.errors.append((int(r[1]), r[2]))
+            elif tag == "Z":
+                d.exit_ms = int(r[1])
             # V (the first line), empty lines and records newer than this controller: nothing to keep
     except (IndexError, ValueError, KeyError):
         raise StoreError(f"{path}: malformed record {line[:60]!r}") from None

@@ -156,13 +156,11 @@ public final class Recorder {
         return s == null ? null : s.drain();
     }
 
-    /** Counters for a status line: {held, pending events, dropped events, errors, bytes held}. */
+    /** Counters for a status line: {held, pending events, dropped events, errors}. */
     public static long[] status() {
         Session s = session;
-        if (s == null) return new long[5];
-        long bytesHeld = 0;
-        for (Site site : s.sites.creationSites()) bytesHeld += site.totals()[4];
-        return new long[] {s.table.size(), s.journal.pending(), s.journal.dropped(), s.errors.sum(), bytesHeld};
+        if (s == null) return new long[4];
+        return new long[] {s.table.size(), s.journal.pending(), s.journal.dropped(), s.errors.sum()};
     }
 
     /** Records an error of the agent's own; the caller carries on. */

@@ -22,22 +22,21 @@ public final class AgentControl {
         Recorder.ignoreCurrentThread();
         long[] s = Recorder.status();
         Map<String, String> f = core.facts();
+        // One walk over the sites gives both the families and, summed, the bytes held.
+        long bytesHeld = 0;
+        StringBuilder families = new StringBuilder("{");
+        for (Map.Entry<String, long[]> family : Recorder.heldByFamily().entrySet()) {
+            if (families.length() > 1) families.append(", ");
+            families.append(quote(family.getKey())).append(": {\"held\": ").append(family.getValue()[0])
+                    .append(", \"bytes_held\": ").append(family.getValue()[1]).append('}');
+            bytesHeld += family.getValue()[1];
+        }
+        families.append('}');
         return "{\"pid\": " + f.get("pid") + ", \"mode\": " + quote(core.mode()) + ", \"tracking_since_ms\": "
                 + Recorder.trackingSinceMs() + ", \"java_version\": " + quote(f.get("java_version")) + ", \"java_vendor\": "
                 + quote(f.get("java_vendor")) + ", \"main_class\": " + quote(f.get("main_class")) + ", \"held\": " + s[0]
-                + ", \"pending_events\": " + s[1] + ", \"dropped_events\": " + s[2] + ", \"errors\": " + s[3] + ", \"bytes_held\": " + s[4] + ", \"sample\": " + Recorder.sample()
-                + ", \"families\": " + families() + "}";
-    }
-
-    /** {"zlib": {"held": n, "bytes_held": n}, ...} */
-    private static String families() {
-        StringBuilder b = new StringBuilder("{");
-        for (Map.Entry<String, long[]> f : Recorder.heldByFamily().entrySet()) {
-            if (b.length() > 1) b.append(", ");
-            b.append(quote(f.getKey())).append(": {\"held\": ").append(f.getValue()[0]).append(", \"bytes_held\": ")
-                    .append(f.getValue()[1]).append('}');
-        }
-        return b.append('}').toString();
+                + ", \"pending_events\": " + s[1] + ", \"dropped_events\": " + s[2] + ", \"errors\": " + s[3]
+                + ", \"bytes_held\": " + bytesHeld + ", \"sample\": " + Recorder.sample() + ", \"families\": " + families + "}";
     }
 
     /** Writes everything new to {@code path}; one drain at a time. */
