@@ -5,65 +5,83 @@ import dev.unclosed.boot.Recorder;
 import dev.unclosed.channel.AgentControl;
 import dev.unclosed.channel.ControlServer;
 import dev.unclosed.channel.DataFiles;
+import dev.unclosed.channel.DrainWriter;
 import dev.unclosed.channel.ExitReport;
+import dev.unclosed.channel.Readers;
 import dev.unclosed.instrument.Installer;
-import java.io.File;
+import java.io.IOException;
 import java.lang.instrument.Instrumentation;
-import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
 
 /**
- * Starts and stops one tracking session: the recorder, the instrumentation, the control
- * channel. Loaded by the agent's own class loader; the premain calls {@link #start}.
+ * The one place that wires the agent's parts together, for one tracking session: the
+ * recorder, the instrumentation, the readers (control channel, data folder, exit report) and
+ * what happens at exit and at detach. Loaded by the agent's own class loader, which stays for
+ * the JVM's life: a later attach starts a new session with the same classes.
  */
 public final class AgentCore {
-    public static final String VERSION = "0.1.0";
-    /** Set while an agent runs, so that the controller can find it through the Attach API. */
+    /** Set while an agent runs, so that the controller can find its folder through the Attach API. */
     public static final String DIR_PROPERTY = "unclosed.dir";
 
     private static AgentCore current;
 
     private final Instrumentation inst;
-    private final File dir;
-    private final String mode;
+    private final Path dir;
+    private final Options options;
+    private final SessionFacts facts;
     private final ResettableClassFileTransformer transformer;
+    private final Readers readers = new Readers();
+    private final Thread exitHook;
     private ControlServer server;
     private DataFiles dataFiles;
 
-    private AgentCore(Instrumentation inst, File dir, String mode, ResettableClassFileTransformer transformer) {
+    private AgentCore(Instrumentation inst, Path dir, Options options, SessionFacts facts, ResettableClassFileTransformer transformer) {
         this.inst = inst;
         this.dir = dir;
-        this.mode = mode;
+        this.options = options;
+        this.facts = facts;
         this.transformer = transformer;
+        this.exitHook = new Thread(this::atExit, "unclosed-exit");
     }
 
-    public static synchronized void start(Instrumentation inst, String options, String mode, File dir) throws Exception {
+    /**
+     * Starts a session ({@code mode}: startup or attach) with the agent's options; or, given the
+     * option {@code detach}, ends the running one. Throws when it cannot start, with a reason
+     * one line long (returned to whoever attached, or printed at startup).
+     */
+    public static synchronized void start(Instrumentation inst, String optionText, String mode) throws Exception {
+        Options opts = Options.parse(optionText);
+        if (opts.detach) {
+            if (current != null) current.detach();
+            return;
+        }
+        Path dir = agentFolder(opts.dir);
         AgentLog.openIn(dir);
         if (Recorder.isTracking()) {
             AgentLog.write("already tracking since " + Recorder.trackingSinceMs() + "; nothing to do");
             return;
         }
         long startNanos = System.nanoTime();
-        Options opts = Options.parse(options);
         List<Rule> rules = opts.rules == null ? Collections.<Rule>emptyList() : RulesFile.read(opts.rules);
         Recorder.start(opts.depth, opts.maxEvents, opts.maxSites, opts.maxTracked, opts.sample);
         Recorder.quietCurrentThread(true);
         try {
-            AgentCore core = new AgentCore(inst, dir, mode, Installer.install(inst, rules));
-            if (opts.control) core.server = ControlServer.start(dir, new AgentControl(core));
-            if (opts.data != null) core.dataFiles = DataFiles.start(new File(opts.data), core, opts.flushSeconds);
-            if (opts.data != null || opts.reportAtExit) {
-                Thread hook = new Thread(() -> core.atExit(opts.settleMs, opts.reportAtExit), "unclosed-exit");
-                Runtime.getRuntime().addShutdownHook(hook);
-            }
+            ResettableClassFileTransformer transformer = Installer.install(inst, rules);
+            SessionFacts facts = new SessionFacts(mode, Recorder.trackingActive(), opts.sample);
+            AgentCore core = new AgentCore(inst, dir, opts, facts, transformer);
+            if (opts.control) core.server = ControlServer.start(dir, new AgentControl(facts, dir, core.readers, core::detach));
+            if (opts.data != null) core.dataFiles = DataFiles.start(Paths.get(opts.data), facts, opts.flushSeconds);
+            Runtime.getRuntime().addShutdownHook(core.exitHook);
             current = core;
-            System.setProperty(DIR_PROPERTY, dir.getPath());
+            System.setProperty(DIR_PROPERTY, dir.toString());
             AgentLog.write("tracking started (" + mode + ") in " + (System.nanoTime() - startNanos) / 1_000_000 + " ms"
-                    + (opts.sample > 1 ? ", sampling 1 in " + opts.sample : "") + (rules.isEmpty() ? "" : " with " + rules.size() + " rule(s) from " + opts.rules));
+                    + (opts.sample > 1 ? ", sampling 1 in " + opts.sample : "")
+                    + (rules.isEmpty() ? "" : " with " + rules.size() + " rule(s) from " + opts.rules));
         } catch (Throwable t) {
             Recorder.stop();
             throw t instanceof Exception ? (Exception) t : new IllegalStateException(t);
@@ -72,63 +90,73 @@ public final class AgentCore {
         }
     }
 
-    public String mode() {
-        return mode;
-    }
-
-    /** Facts about this JVM and session, the {@code J} records of a drain file. */
-    public Map<String, String> facts() {
-        Map<String, String> f = new LinkedHashMap<>();
-        f.put("pid", ManagementFactory.getRuntimeMXBean().getName().split("@")[0]);
-        f.put("java_version", System.getProperty("java.version"));
-        f.put("java_vendor", System.getProperty("java.vendor"));
-        f.put("java_home", System.getProperty("java.home"));
-        f.put("main_class", mainClass(System.getProperty("sun.java.command", "")));
-        f.put("mode", mode);
-        f.put("tracking_since_ms", Long.toString(Recorder.trackingSinceMs()));
-        f.put("agent_version", VERSION);
-        f.put("sample", Integer.toString(Recorder.sample()));
-        return f;
+    /**
+     * The agent's folder: the one asked for (refused unless it is this user's alone), or
+     * {@code ${java.io.tmpdir}/unclosed-<pid>}; when that name is taken by a folder that is not
+     * provably ours (another user may have made it), a fresh private one beside it.
+     */
+    private static Path agentFolder(String asked) throws IOException {
+        if (asked != null) return PrivateFiles.folder(Paths.get(asked), false);
+        Path tmp = Paths.get(System.getProperty("java.io.tmpdir"));
+        String name = "unclosed-" + SessionFacts.currentPid();
+        try {
+            return PrivateFiles.folder(tmp.resolve(name), false);
+        } catch (IOException e) {
+            return PrivateFiles.freshFolder(tmp, name);
+        }
     }
 
     /**
      * At exit: lets the GC reclaim what the application dropped (bounded, so that exit is never
-     * held up for long), then writes the last data file and the report.
+     * held up for long), then leaves the last data where its reader finds it: the data folder,
+     * the exit file of a controller recording now, the report. With none of those, the agent's
+     * folder goes.
      */
-    private void atExit(int settleMs, boolean report) {
+    private void atExit() {
         Recorder.ignoreCurrentThread();
         try {
             if (!Recorder.isTracking()) return;
-            long deadline = System.currentTimeMillis() + settleMs;
-            System.gc();
-            // The reaper takes reclaimed objects off the queue; give it a moment to do so.
-            while (System.currentTimeMillis() < deadline) Thread.sleep(20);
-            Drain drain = Recorder.drain();
-            if (drain == null) return;
-            if (dataFiles != null) dataFiles.write(drain, true);
-            if (report) ExitReport.print(drain, System.err);
+            boolean forRecorder = server != null && readers.reading();
+            if (dataFiles != null || options.reportAtExit || forRecorder) settle();
+            if (dataFiles != null) dataFiles.write(true);
+            if (forRecorder) {
+                Drain drain = Recorder.drain(readers.sitesKnown(), readers.threadsKnown(), readers.testsKnown(), 0);
+                if (drain != null) DrainWriter.writeFile(dir, DrainWriter.EXIT_FILE, drain, facts, true);
+            }
+            if (options.reportAtExit) ExitReport.print(Recorder.totals(), facts.sample, System.err);
+            if (!forRecorder) PrivateFiles.deleteFolder(dir);
         } catch (Throwable t) {
             AgentLog.write("at exit: " + t);
         }
     }
 
-    /** The main class, or the source file when the JDK's source launcher runs one. */
-    static String mainClass(String command) {
-        String[] words = command.trim().split("\\s+");
-        boolean launcher = words[0].contains("com.sun.tools.javac.launcher.");
-        return launcher && words.length > 1 ? words[1] : words[0];
+    private void settle() throws InterruptedException {
+        long deadline = System.currentTimeMillis() + options.settleMs;
+        System.gc();
+        // The reaper takes reclaimed objects off the queue; give it a moment to do so.
+        while (System.currentTimeMillis() < deadline) Thread.sleep(20);
     }
 
-    /** Restores the original classes and stops tracking; the control server closes last. */
-    public void detach() {
+    /** Restores the original classes and stops tracking; the control server closes last, then the folder goes. */
+    private void detach() {
         synchronized (AgentCore.class) {
             if (current != this) return;
             current = null;
-            transformer.reset(inst, net.bytebuddy.agent.builder.AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
+            try {
+                Runtime.getRuntime().removeShutdownHook(exitHook);
+            } catch (IllegalStateException exiting) {
+                return; // the JVM exits: the exit hook does the rest
+            }
+            transformer.reset(inst, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
+            if (dataFiles != null) {
+                dataFiles.stop();
+                dataFiles.write(false);
+            }
             Recorder.stop();
             System.clearProperty(DIR_PROPERTY);
             AgentLog.write("detached");
         }
-        if (server != null) server.stopSoon();
+        if (server != null) server.stopSoon(() -> PrivateFiles.deleteFolder(dir));
+        else PrivateFiles.deleteFolder(dir);
     }
 }

@@ -1,27 +1,33 @@
 package dev.unclosed.core;
 
-import java.io.File;
-import java.io.FileWriter;
 import java.io.IOException;
-import java.io.PrintWriter;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
 
-/** The agent's own notices and errors, in {@code agent.log} in the agent directory; bounded. */
+/** The agent's own notices and errors, in {@code agent.log} in the agent's folder (owner-only, bounded). */
 public final class AgentLog {
     private static final long MAX_BYTES = 1 << 20;
-    private static volatile File file;
+    private static volatile Path file;
 
     private AgentLog() {}
 
-    static void openIn(File dir) {
-        file = new File(dir, "agent.log");
+    static void openIn(Path dir) {
+        file = dir.resolve("agent.log");
     }
 
+    /** The last line written, for a failure to report to whoever attached. */
     public static synchronized void write(String message) {
-        File f = file;
-        if (f == null || f.length() > MAX_BYTES) return;
-        try (PrintWriter w = new PrintWriter(new FileWriter(f, true))) {
-            w.println(System.currentTimeMillis() + " " + message);
-        } catch (IOException ignored) {
+        Path f = file;
+        if (f == null) return;
+        try {
+            if (Files.exists(f, LinkOption.NOFOLLOW_LINKS) && Files.size(f) > MAX_BYTES) return;
+            try (OutputStream out = PrivateFiles.append(f)) {
+                out.write((System.currentTimeMillis() + " " + message.replace('\n', ' ') + "\n").getBytes(StandardCharsets.UTF_8));
+            }
+        } catch (IOException | RuntimeException ignored) {
             // The log is best effort; the agent must not fail because of it.
         }
     }

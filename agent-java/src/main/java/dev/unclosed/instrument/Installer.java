@@ -46,7 +46,7 @@ public final class Installer {
                 "java.nio.DirectByteBuffer$Deallocator"));
         targets.addAll(Arrays.asList(STREAM_SHELLS));
         for (Rule rule : rules) targets.add(rule.className);
-        AgentBuilder builder = new AgentBuilder.Default()
+        AgentBuilder builder = withoutNexus()
                 .disableClassFormatChanges()
                 .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
                 .with(new LoadedTargets(targets))
@@ -58,11 +58,11 @@ public final class Installer {
                 .type(named("java.util.zip.Inflater"))
                 .transform((b, type, loader, module, domain) -> b
                         .visit(Advice.to(ZlibAdvice.InflaterCreated.class).on(isConstructor().and(takesArguments(boolean.class))))
-                        .visit(Advice.to(ReleaseAdvice.class).on(named("end").and(takesArguments(0)))))
+                        .visit(Advice.to(ZlibAdvice.Ended.class).on(named("end").and(takesArguments(0)))))
                 .type(named("java.util.zip.Deflater"))
                 .transform((b, type, loader, module, domain) -> b
                         .visit(Advice.to(ZlibAdvice.DeflaterCreated.class).on(isConstructor().and(takesArguments(int.class, boolean.class))))
-                        .visit(Advice.to(ReleaseAdvice.class).on(named("end").and(takesArguments(0)))))
+                        .visit(Advice.to(ZlibAdvice.Ended.class).on(named("end").and(takesArguments(0)))))
                 .type(named("java.nio.DirectByteBuffer$Deallocator"))
                 .transform((b, type, loader, module, domain) -> b
                         .visit(Advice.to(DirectAdvice.class).on(isConstructor().and(takesArguments(long.class, long.class, int.class))))
@@ -74,6 +74,24 @@ public final class Installer {
                                 named("runBatch").and(takesArguments(int.class)).or(named("tryAbort").and(takesArguments(1))))));
         for (Rule rule : rules) builder = withRule(builder, rule);
         return builder.installOn(inst);
+    }
+
+    /**
+     * ByteBuddy's default builder prepares its Nexus (for type initializers, which advice without
+     * class format changes never needs), and on JDK 24+ that calls sun.misc.Unsafe, which makes
+     * the JVM print four warnings into the application's output. The property that skips it is
+     * read once, here, by the agent's own copy of ByteBuddy; the application's is untouched.
+     */
+    private static AgentBuilder withoutNexus() {
+        String property = "net.bytebuddy.nexus.disabled";
+        String before = System.getProperty(property);
+        System.setProperty(property, "true");
+        try {
+            return new AgentBuilder.Default();
+        } finally {
+            if (before == null) System.clearProperty(property);
+            else System.setProperty(property, before);
+        }
     }
 
     /** A rule's class: its acquire point tracks what it creates or returns, its release methods release. */
@@ -133,11 +151,14 @@ public final class Installer {
         }
     }
 
-    /** Counts and logs what could not be instrumented; the application carries on. */
+    /**
+     * Counts and logs what could not be instrumented (readers learn that objects may have gone
+     * unseen); the application carries on.
+     */
     private static final class ErrorListener extends AgentBuilder.Listener.Adapter {
         @Override
         public void onError(String typeName, ClassLoader loader, JavaModule module, boolean loaded, Throwable throwable) {
-            Recorder.error(throwable);
+            Recorder.instrumentationError(throwable);
             AgentLog.write("cannot instrument " + typeName + ": " + throwable);
         }
 
