@@ -3,25 +3,28 @@ package dev.unclosed.channel;
 import dev.unclosed.boot.Drain;
 import dev.unclosed.boot.Recorder;
 import dev.unclosed.boot.SiteTotals;
-import dev.unclosed.core.PrivateFiles;
-import dev.unclosed.core.SessionFacts;
+import dev.unclosed.io.PrivateFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 /** The py4j entry point: what the controller may ask of the agent. Answers are short JSON text. */
 public final class AgentControl {
     private final SessionFacts facts;
     private final Path dir;
     private final Readers readers;
+    private final Supplier<String> rulesJson;
     private final Runnable detach;
 
-    public AgentControl(SessionFacts facts, Path dir, Readers readers, Runnable detach) {
+    /** {@code rulesJson}: how the rules matched, a JSON array; {@code detach}: ends the session. */
+    public AgentControl(SessionFacts facts, Path dir, Readers readers, Supplier<String> rulesJson, Runnable detach) {
         this.facts = facts;
         this.dir = dir;
         this.readers = readers;
+        this.rulesJson = rulesJson;
         this.detach = detach;
     }
 
@@ -48,7 +51,7 @@ public final class AgentControl {
         return json.append("\"held\": ").append(s.held).append(", \"bytes_held\": ").append(bytesHeld)
                 .append(", \"pending_events\": ").append(s.pendingEvents).append(", \"dropped_events\": ").append(s.droppedEvents)
                 .append(", \"errors\": ").append(s.errors).append(", \"instrumentation_errors\": ").append(s.instrumentationErrors)
-                .append(", \"agent_dir\": ").append(Json.quote(dir.toString()))
+                .append(", \"agent_dir\": ").append(Json.quote(dir.toString())).append(", \"rules\": ").append(rulesJson.get())
                 .append(", \"families\": ").append(families).append("}}").toString();
     }
 

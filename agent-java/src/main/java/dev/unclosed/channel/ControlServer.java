@@ -1,8 +1,8 @@
 package dev.unclosed.channel;
 
 import dev.unclosed.boot.Recorder;
-import dev.unclosed.core.AgentLog;
-import dev.unclosed.core.PrivateFiles;
+import dev.unclosed.io.AgentLog;
+import dev.unclosed.io.PrivateFiles;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;

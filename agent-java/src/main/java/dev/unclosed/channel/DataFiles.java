@@ -2,9 +2,8 @@ package dev.unclosed.channel;
 
 import dev.unclosed.boot.Drain;
 import dev.unclosed.boot.Recorder;
-import dev.unclosed.core.AgentLog;
-import dev.unclosed.core.PrivateFiles;
-import dev.unclosed.core.SessionFacts;
+import dev.unclosed.io.AgentLog;
+import dev.unclosed.io.PrivateFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 

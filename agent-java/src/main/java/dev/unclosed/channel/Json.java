@@ -1,10 +1,10 @@
 package dev.unclosed.channel;
 
 /** The little JSON the control channel answers with. */
-final class Json {
+public final class Json {
     private Json() {}
 
-    static String quote(String s) {
+    public static String quote(String s) {
         if (s == null) return "null";
         StringBuilder b = new StringBuilder(s.length() + 2).append('"');
         for (char c : s.toCharArray()) {

@@ -6,9 +6,16 @@ import dev.unclosed.channel.AgentControl;
 import dev.unclosed.channel.ControlServer;
 import dev.unclosed.channel.DataFiles;
 import dev.unclosed.channel.DrainWriter;
+import dev.unclosed.channel.Json;
 import dev.unclosed.channel.ExitReport;
 import dev.unclosed.channel.Readers;
+import dev.unclosed.channel.SessionFacts;
 import dev.unclosed.instrument.Installer;
+import dev.unclosed.instrument.RuleMatch;
+import dev.unclosed.io.AgentLog;
+import dev.unclosed.io.PrivateFiles;
+import dev.unclosed.rules.Rule;
+import dev.unclosed.rules.RulesFile;
 import java.io.IOException;
 import java.lang.instrument.Instrumentation;
 import java.nio.file.Path;
@@ -37,7 +44,8 @@ public final class AgentCore {
     private final ResettableClassFileTransformer transformer;
     private final Readers readers = new Readers();
     private final Thread exitHook;
-    private ControlServer server;
+    /** Set once the control channel has started (on a thread of its own). */
+    private volatile ControlServer server;
     private DataFiles dataFiles;
 
     private AgentCore(Instrumentation inst, Path dir, Options options, SessionFacts facts, ResettableClassFileTransformer transformer) {
@@ -71,15 +79,17 @@ public final class AgentCore {
         Recorder.start(opts.depth, opts.maxEvents, opts.maxSites, opts.maxTracked, opts.sample);
         Recorder.quietCurrentThread(true);
         try {
-            ResettableClassFileTransformer transformer = Installer.install(inst, rules);
+            Installer.Installation installed = Installer.install(inst, rules);
+            long installedNanos = System.nanoTime();
             SessionFacts facts = new SessionFacts(mode, Recorder.trackingActive(), opts.sample);
-            AgentCore core = new AgentCore(inst, dir, opts, facts, transformer);
-            if (opts.control) core.server = ControlServer.start(dir, new AgentControl(facts, dir, core.readers, core::detach));
+            AgentCore core = new AgentCore(inst, dir, opts, facts, installed.transformer);
+            if (opts.control) core.startControl(new AgentControl(facts, dir, core.readers, () -> rulesJson(installed.rules), core::detach));
             if (opts.data != null) core.dataFiles = DataFiles.start(Paths.get(opts.data), facts, opts.flushSeconds);
             Runtime.getRuntime().addShutdownHook(core.exitHook);
             current = core;
             System.setProperty(DIR_PROPERTY, dir.toString());
-            AgentLog.write("tracking started (" + mode + ") in " + (System.nanoTime() - startNanos) / 1_000_000 + " ms"
+            AgentLog.write("tracking started (" + mode + ") in " + (installedNanos - startNanos) / 1_000_000 + " ms, ready in "
+                    + (System.nanoTime() - startNanos) / 1_000_000 + " ms"
                     + (opts.sample > 1 ? ", sampling 1 in " + opts.sample : "")
                     + (rules.isEmpty() ? "" : " with " + rules.size() + " rule(s) from " + opts.rules));
         } catch (Throwable t) {
@@ -88,6 +98,41 @@ public final class AgentCore {
         } finally {
             Recorder.quietCurrentThread(false);
         }
+    }
+
+    /**
+     * Starts the control channel on a thread of its own: tracking is on already, and whoever
+     * attached need not wait for py4j (it waits for the control file instead).
+     */
+    private void startControl(AgentControl control) {
+        Thread starter = new Thread(() -> {
+            Recorder.ignoreCurrentThread();
+            try {
+                ControlServer started = ControlServer.start(dir, control);
+                synchronized (AgentCore.class) {
+                    if (current == this) server = started;
+                    else started.stopSoon(() -> { });
+                }
+            } catch (Throwable t) {
+                AgentLog.write("control channel not started: " + t);
+            }
+        }, "unclosed-control-start");
+        starter.setDaemon(true);
+        starter.start();
+    }
+
+    /** How each rule matched, for whoever attached with it: {@code [{"class", "loaded", "problems"}]}. */
+    private static String rulesJson(List<RuleMatch> rules) {
+        StringBuilder json = new StringBuilder("[");
+        for (RuleMatch match : rules) {
+            if (json.length() > 1) json.append(", ");
+            json.append("{\"class\": ").append(Json.quote(match.rule.className)).append(", \"loaded\": ").append(match.loaded())
+                    .append(", \"problems\": [");
+            List<String> problems = match.problems();
+            for (int i = 0; i < problems.size(); i++) json.append(i > 0 ? ", " : "").append(Json.quote(problems.get(i)));
+            json.append("]}");
+        }
+        return json.append(']').toString();
     }
 
     /**

@@ -1,4 +1,4 @@
-package dev.unclosed.core;
+package dev.unclosed.io;
 
 import java.io.IOException;
 import java.io.OutputStream;

@@ -1,4 +1,4 @@
-package dev.unclosed.core;
+package dev.unclosed.rules;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * {@code #} starts a comment. Any mistake is an error naming its line: the agent then does not
  * start, as for a bad option.
  */
-final class RulesFile {
+public final class RulesFile {
     private static final Pattern KEY_VALUE = Pattern.compile("([A-Za-z_]+)\\s*=\\s*(.+)");
     private static final Pattern STRING = Pattern.compile("\"((?:[^\"\\\\]|\\\\.)*)\"");
     private static final Pattern JAVA_NAME = Pattern.compile("[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*");
@@ -35,7 +35,7 @@ final class RulesFile {
         this.path = path;
     }
 
-    static List<Rule> read(String path) throws IOException {
+    public static List<Rule> read(String path) throws IOException {
         List<String> lines;
         try {
             lines = Files.readAllLines(Paths.get(path), StandardCharsets.UTF_8);

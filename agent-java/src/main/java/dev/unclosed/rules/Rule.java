@@ -1,4 +1,4 @@
-package dev.unclosed.core;
+package dev.unclosed.rules;
 
 import java.util.Collections;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.unclosed.core;
+package dev.unclosed.rules;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;

@@ -1,4 +1,4 @@
-package dev.unclosed.core;
+package dev.unclosed.io;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -14,7 +14,7 @@ public final class AgentLog {
 
     private AgentLog() {}
 
-    static void openIn(Path dir) {
+    public static void openIn(Path dir) {
         file = dir.resolve("agent.log");
     }
 

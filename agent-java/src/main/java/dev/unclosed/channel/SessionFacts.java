@@ -1,6 +1,5 @@
-package dev.unclosed.core;
+package dev.unclosed.channel;
 
-import java.lang.management.ManagementFactory;
 import java.security.SecureRandom;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -22,7 +21,7 @@ public final class SessionFacts {
     public final String mainClass;
     private final Map<String, String> asRecords;
 
-    SessionFacts(String mode, long trackingSinceMs, int sample) {
+    public SessionFacts(String mode, long trackingSinceMs, int sample) {
         this.session = Long.toHexString(new SecureRandom().nextLong() & Long.MAX_VALUE);
         this.pid = currentPid();
         this.mode = mode;
@@ -48,8 +47,8 @@ public final class SessionFacts {
         return asRecords;
     }
 
-    static String currentPid() {
-        return ManagementFactory.getRuntimeMXBean().getName().split("@")[0];
+    public static String currentPid() {
+        return Long.toString(ProcessHandle.current().pid());
     }
 
     /** The main class, or the source file when the JDK's source launcher runs one. */
