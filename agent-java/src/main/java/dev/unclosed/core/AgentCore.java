@@ -7,6 +7,8 @@ import dev.unclosed.channel.ControlServer;
 import dev.unclosed.channel.DataFiles;
 import dev.unclosed.channel.DrainWriter;
 import dev.unclosed.channel.ExitReport;
+import dev.unclosed.channel.JmxBeans;
+import dev.unclosed.channel.MetricsEndpoint;
 import dev.unclosed.channel.Readers;
 import dev.unclosed.instrument.Installer;
 import java.io.IOException;
@@ -27,6 +29,8 @@ import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
 public final class AgentCore {
     /** Set while an agent runs, so that the controller can find its folder through the Attach API. */
     public static final String DIR_PROPERTY = "unclosed.dir";
+    /** Set while {@code /metrics} is served (option {@code metrics}): HOST:PORT, the port as bound. */
+    public static final String METRICS_PROPERTY = "unclosed.metrics";
 
     private static AgentCore current;
 
@@ -39,6 +43,8 @@ public final class AgentCore {
     private final Thread exitHook;
     private ControlServer server;
     private DataFiles dataFiles;
+    private MetricsEndpoint metrics;
+    private JmxBeans jmx;
 
     private AgentCore(Instrumentation inst, Path dir, Options options, SessionFacts facts, ResettableClassFileTransformer transformer) {
         this.inst = inst;
@@ -70,19 +76,27 @@ public final class AgentCore {
         List<Rule> rules = opts.rules == null ? Collections.<Rule>emptyList() : RulesFile.read(opts.rules);
         Recorder.start(opts.depth, opts.maxEvents, opts.maxSites, opts.maxTracked, opts.sample);
         Recorder.quietCurrentThread(true);
+        MetricsEndpoint metrics = null;
         try {
+            // Listening first: a port in use stops the agent before any class is changed.
+            if (opts.metrics != null) metrics = MetricsEndpoint.start(opts.metrics);
             ResettableClassFileTransformer transformer = Installer.install(inst, rules);
             SessionFacts facts = new SessionFacts(mode, Recorder.trackingActive(), opts.sample);
             AgentCore core = new AgentCore(inst, dir, opts, facts, transformer);
             if (opts.control) core.server = ControlServer.start(dir, new AgentControl(facts, dir, core.readers, core::detach));
             if (opts.data != null) core.dataFiles = DataFiles.start(Paths.get(opts.data), facts, opts.flushSeconds);
             Runtime.getRuntime().addShutdownHook(core.exitHook);
+            core.metrics = metrics;
+            core.jmx = JmxBeans.start();
             current = core;
             System.setProperty(DIR_PROPERTY, dir.toString());
+            if (metrics != null) System.setProperty(METRICS_PROPERTY, metrics.address());
             AgentLog.write("tracking started (" + mode + ") in " + (System.nanoTime() - startNanos) / 1_000_000 + " ms"
                     + (opts.sample > 1 ? ", sampling 1 in " + opts.sample : "")
-                    + (rules.isEmpty() ? "" : " with " + rules.size() + " rule(s) from " + opts.rules));
+                    + (rules.isEmpty() ? "" : " with " + rules.size() + " rule(s) from " + opts.rules)
+                    + (metrics == null ? "" : "; metrics at http://" + metrics.address() + "/metrics"));
         } catch (Throwable t) {
+            if (metrics != null) metrics.stop();
             Recorder.stop();
             throw t instanceof Exception ? (Exception) t : new IllegalStateException(t);
         } finally {
@@ -148,6 +162,11 @@ public final class AgentCore {
                 return; // the JVM exits: the exit hook does the rest
             }
             transformer.reset(inst, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
+            jmx.stop();
+            if (metrics != null) {
+                metrics.stop();
+                System.clearProperty(METRICS_PROPERTY);
+            }
             if (dataFiles != null) {
                 dataFiles.stop();
                 dataFiles.write(false);
