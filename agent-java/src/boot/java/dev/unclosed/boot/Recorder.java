@@ -199,8 +199,9 @@ public final class Recorder {
     /** The session's own counters now. */
     public static Status status() {
         Session s = session;
-        if (s == null) return new Status(0, 0, 0, 0, 0);
-        return new Status(s.table.size(), s.journal.pending(), s.journal.dropped(), s.errors.sum(), s.instrumentationErrors.sum());
+        if (s == null) return new Status(0, 0, 0, 0, 0, 0, 0);
+        return new Status(s.table.size(), s.journal.pending(), s.journal.dropped(), s.droppedObjects.sum(), s.sites.dropped(),
+                s.errors.sum(), s.instrumentationErrors.sum());
     }
 
     /** Tracks from now on an object that existed before tracking began (found at attach): no stack, no age. */
@@ -231,13 +232,20 @@ public final class Recorder {
         public final long held;
         public final long pendingEvents;
         public final long droppedEvents;
+        /** Objects not tracked: {@code max_tracked} were tracked at the time. */
+        public final long droppedObjects;
+        /** Stacks folded into an overflow site past {@code max_sites}: counted, with no stack of their own. */
+        public final long droppedSites;
         public final long errors;
         public final long instrumentationErrors;
 
-        Status(long held, long pendingEvents, long droppedEvents, long errors, long instrumentationErrors) {
+        Status(long held, long pendingEvents, long droppedEvents, long droppedObjects, long droppedSites, long errors,
+                long instrumentationErrors) {
             this.held = held;
             this.pendingEvents = pendingEvents;
             this.droppedEvents = droppedEvents;
+            this.droppedObjects = droppedObjects;
+            this.droppedSites = droppedSites;
             this.errors = errors;
             this.instrumentationErrors = instrumentationErrors;
         }

@@ -4,7 +4,6 @@ import dev.unclosed.boot.Drain;
 import dev.unclosed.boot.Recorder;
 import dev.unclosed.io.AgentLog;
 import dev.unclosed.io.PrivateFiles;
-import java.io.IOException;
 import java.nio.file.Path;
 
 /**
@@ -30,9 +29,9 @@ public final class DataFiles {
         this.intervalMs = intervalMs;
     }
 
-    /** Starts writing into {@code folder} (made owner-only; refused when another user could write into it). */
-    public static DataFiles start(Path folder, SessionFacts facts, int flushSeconds) throws IOException {
-        DataFiles files = new DataFiles(PrivateFiles.folder(folder, true), facts, flushSeconds * 1000L);
+    /** Starts writing into {@code folder}, a folder of this user's alone (see PrivateFiles.folder). */
+    public static DataFiles start(Path folder, SessionFacts facts, int flushSeconds) {
+        DataFiles files = new DataFiles(folder, facts, flushSeconds * 1000L);
         files.flusher = new Thread(() -> {
             Recorder.ignoreCurrentThread();
             try {

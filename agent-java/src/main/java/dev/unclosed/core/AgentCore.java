@@ -8,6 +8,8 @@ import dev.unclosed.channel.DataFiles;
 import dev.unclosed.channel.DrainWriter;
 import dev.unclosed.channel.Json;
 import dev.unclosed.channel.ExitReport;
+import dev.unclosed.channel.JmxBeans;
+import dev.unclosed.channel.MetricsEndpoint;
 import dev.unclosed.channel.Readers;
 import dev.unclosed.channel.SessionFacts;
 import dev.unclosed.instrument.Installer;
@@ -34,6 +36,8 @@ import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
 public final class AgentCore {
     /** Set while an agent runs, so that the controller can find its folder through the Attach API. */
     public static final String DIR_PROPERTY = "unclosed.dir";
+    /** Set while {@code /metrics} is served (option {@code metrics}): HOST:PORT, the port as bound. */
+    public static final String METRICS_PROPERTY = "unclosed.metrics";
 
     private static AgentCore current;
 
@@ -47,6 +51,8 @@ public final class AgentCore {
     /** Set once the control channel has started (on a thread of its own). */
     private volatile ControlServer server;
     private DataFiles dataFiles;
+    private MetricsEndpoint metrics;
+    private JmxBeans jmx;
 
     private AgentCore(Instrumentation inst, Path dir, Options options, SessionFacts facts, ResettableClassFileTransformer transformer) {
         this.inst = inst;
@@ -78,22 +84,38 @@ public final class AgentCore {
         List<Rule> rules = opts.rules == null ? Collections.<Rule>emptyList() : RulesFile.read(opts.rules);
         Recorder.start(opts.depth, opts.maxEvents, opts.maxSites, opts.maxTracked, opts.sample);
         Recorder.quietCurrentThread(true);
+        MetricsEndpoint metrics = null;
+        Installer.Installation installed = null;
         try {
-            Installer.Installation installed = Installer.install(inst, rules);
+            // Listening first: a port in use stops the agent before any class is changed.
+            if (opts.metrics != null) metrics = MetricsEndpoint.start(opts.metrics);
+            installed = Installer.install(inst, rules);
             long installedNanos = System.nanoTime();
+            // Nothing below may fail half way: a data folder refused is refused before any thread starts.
+            Path data = opts.data == null ? null : PrivateFiles.folder(Paths.get(opts.data), true);
             SessionFacts facts = new SessionFacts(mode, Recorder.trackingActive(), opts.sample);
             AgentCore core = new AgentCore(inst, dir, opts, facts, installed.transformer);
-            if (opts.control) core.startControl(new AgentControl(facts, dir, core.readers, () -> rulesJson(installed.rules), core::detach));
-            if (opts.data != null) core.dataFiles = DataFiles.start(Paths.get(opts.data), facts, opts.flushSeconds);
+            List<RuleMatch> matches = installed.rules;
+            if (opts.control) core.startControl(new AgentControl(facts, dir, core.readers, () -> rulesJson(matches), core::detach));
+            if (data != null) core.dataFiles = DataFiles.start(data, facts, opts.flushSeconds);
             Runtime.getRuntime().addShutdownHook(core.exitHook);
+            core.metrics = metrics;
+            core.jmx = JmxBeans.start();
             current = core;
             System.setProperty(DIR_PROPERTY, dir.toString());
+            if (metrics != null) System.setProperty(METRICS_PROPERTY, metrics.address());
             AgentLog.write("tracking started (" + mode + ") in " + (installedNanos - startNanos) / 1_000_000 + " ms, ready in "
                     + (System.nanoTime() - startNanos) / 1_000_000 + " ms"
                     + (opts.sample > 1 ? ", sampling 1 in " + opts.sample : "")
-                    + (rules.isEmpty() ? "" : " with " + rules.size() + " rule(s) from " + opts.rules));
+                    + (rules.isEmpty() ? "" : " with " + rules.size() + " rule(s) from " + opts.rules)
+                    + (metrics == null ? "" : "; metrics at http://" + metrics.address() + "/metrics"));
         } catch (Throwable t) {
+            // Undo what was done, in reverse, so that the JVM runs on as if the agent never came.
+            if (installed != null) installed.transformer.reset(inst, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
+            if (metrics != null) metrics.stop();
             Recorder.stop();
+            AgentLog.write("not started: " + t);
+            PrivateFiles.deleteFolder(dir);
             throw t instanceof Exception ? (Exception) t : new IllegalStateException(t);
         } finally {
             Recorder.quietCurrentThread(false);
@@ -193,6 +215,11 @@ public final class AgentCore {
                 return; // the JVM exits: the exit hook does the rest
             }
             transformer.reset(inst, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
+            jmx.stop();
+            if (metrics != null) {
+                metrics.stop();
+                System.clearProperty(METRICS_PROPERTY);
+            }
             if (dataFiles != null) {
                 dataFiles.stop();
                 dataFiles.write(false);

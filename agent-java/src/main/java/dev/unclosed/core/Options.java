@@ -1,5 +1,8 @@
 package dev.unclosed.core;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+
 /** The agent's options, {@code name=value} separated by commas (see docs/protocol.md). */
 final class Options {
     /** The agent's folder; default {@code ${java.io.tmpdir}/unclosed-<pid>}. */
@@ -20,6 +23,8 @@ final class Options {
     int settleMs = 300;
     /** A rules file naming resources of the user's own to track. */
     String rules;
+    /** Serve {@code /metrics} here (unresolved; the loopback address unless a host is given; port 0: any free one). */
+    InetSocketAddress metrics;
     /** Stop tracking (an attach that only asks the running agent to detach). */
     boolean detach;
 
@@ -48,6 +53,7 @@ final class Options {
                     break;
                 case "settle_ms": o.settleMs = positive(name, value); break;
                 case "rules": o.rules = nonEmpty(name, value); break;
+                case "metrics": o.metrics = hostAndPort(name, value); break;
                 case "detach": o.detach = true; break;
                 default: throw new IllegalArgumentException("unknown agent option '" + name + "'");
             }
@@ -58,6 +64,18 @@ final class Options {
     private static String nonEmpty(String name, String value) {
         if (value.isEmpty()) throw new IllegalArgumentException("agent option " + name + " needs a value");
         return value;
+    }
+
+    /** {@code PORT} (on the loopback address), {@code HOST:PORT} or {@code [IPV6]:PORT}. */
+    private static InetSocketAddress hostAndPort(String name, String value) {
+        int colon = value.lastIndexOf(':');
+        String host = colon < 0 ? InetAddress.getLoopbackAddress().getHostAddress() : value.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
+        String port = value.substring(colon + 1);
+        if (host.isEmpty() || !port.matches("[0-9]{1,5}") || Integer.parseInt(port) > 65535) {
+            throw new IllegalArgumentException("agent option " + name + " takes PORT or HOST:PORT, not '" + value + "'");
+        }
+        return InetSocketAddress.createUnresolved(host, Integer.parseInt(port));
     }
 
     private static int positive(String name, String value) {

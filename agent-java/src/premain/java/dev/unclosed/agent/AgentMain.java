@@ -26,6 +26,8 @@ import java.util.jar.JarFile;
  */
 public final class AgentMain {
     private static final String CORE = "dev.unclosed.core.AgentCore";
+    /** Why the last start failed, for whoever attached: the attach protocol returns only a code. */
+    static final String ERROR_PROPERTY = "unclosed.error";
     private static final int OLDEST_JDK = 11;
 
     /** The core's class loader, made once for the JVM's life. */
@@ -45,6 +47,7 @@ public final class AgentMain {
         try {
             start(options, inst, "attach");
         } catch (Throwable t) {
+            System.setProperty(ERROR_PROPERTY, reason(t));
             throw new IllegalStateException(reason(t));
         }
     }
@@ -55,6 +58,7 @@ public final class AgentMain {
     }
 
     private static synchronized void start(String options, Instrumentation inst, String mode) throws Exception {
+        System.clearProperty(ERROR_PROPERTY);
         int feature = javaFeature(System.getProperty("java.specification.version"));
         if (feature < OLDEST_JDK) {
             throw new IllegalStateException("JDK " + feature + " is not supported: unclosed needs JDK " + OLDEST_JDK + " or later");
