@@ -44,11 +44,6 @@ def parse_frame(frame: str) -> tuple[str, str, str | None, int | None]:
     return match["cls"], match["method"], file, line
 
 
-def package_of(frame: str) -> str:
-    cls = parse_frame(frame)[0]
-    return cls.rpartition(".")[0]
-
-
 def line_of(frame: str | None) -> int | None:
     return parse_frame(frame)[3] if frame else None
 

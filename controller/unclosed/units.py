@@ -28,6 +28,11 @@ def mib(n: int | float | None) -> str:
     return "?" if n is None else f"{n / MIB:.1f}"
 
 
+def mib_change(n: int | float) -> str:
+    """A change in MiB, signed, with one decimal: `+1.2`, `-0.3`."""
+    return f"{n / MIB:+.1f}"
+
+
 def parse_size(number: str, unit: str = "") -> int:
     """`parse_size("4.26", "MB")` -> bytes."""
     return int(round(float(number) * _SIZE_UNITS[unit.strip().lower()]))

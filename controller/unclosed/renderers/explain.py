@@ -5,7 +5,7 @@ import json
 
 from ..explain.accounting import components, growth
 from ..explain.proc import REGIONS
-from ..units import MIB, duration, mib
+from ..units import MIB, duration, mib, mib_change
 
 
 def render_text(report: dict) -> str:
@@ -93,7 +93,7 @@ def render_growth(samples: list[dict]) -> str:
     for row in table["rows"]:
         cells = "".join(f"{mib(v):>11}" for v in row["values"])
         mark = "  <- grows most" if row["component"] == top else ""
-        lines.append(f"  {row['label'][:36]:36}{cells}{row['change'] / MIB:>+10.1f}{mark}")
+        lines.append(f"  {row['label'][:36]:36}{cells}{mib_change(row['change']):>10}{mark}")
     return "\n".join(lines) + "\n"
 
 
@@ -103,11 +103,11 @@ def sample_line(report: dict, previous: dict | None) -> str:
     if previous is None:
         return line
     now, before = components(report), components(previous)
-    line += f" ({(now['rss'] - before['rss']) / MIB:+.1f})"
+    line += f" ({mib_change(now['rss'] - before['rss'])})"
     labels = {r["component"]: r["label"] for r in report["breakdown"]}
     moves = sorted(((name, now[name] - before.get(name, 0)) for name in now if name in labels),
                    key=lambda kv: -abs(kv[1]))
-    shown = [f"{labels[n]} {d / MIB:+.1f}" for n, d in moves[:3] if abs(d) >= MIB // 10]
+    shown = [f"{labels[n]} {mib_change(d)}" for n, d in moves[:3] if abs(d) >= MIB // 10]
     return line + (": " + ", ".join(shown) if shown else "")
 
 
