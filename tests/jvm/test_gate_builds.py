@@ -15,6 +15,7 @@ import pytest
 
 from helpers.cli import BIN, run
 from helpers.jvm import compile_program, find_jdks, java_feature, marked_line
+from helpers.readme import snippet
 
 ROOT = Path(__file__).parents[2]
 PROJECTS = Path(__file__).parents[1] / "projects"
@@ -24,13 +25,6 @@ COMPRESSOR = PROJECTS / "shared/src/main/java/demo/Compressor.java"
 CULPRIT = "demo.Compressor.compress(Compressor.java:%d)" % next(
     n for n, line in enumerate(COMPRESSOR.read_text().splitlines(), 1) if line.endswith("// site:compressor"))
 GATE_FAILED = 3
-
-
-def snippet(name: str) -> str:
-    """The code block that follows `<!-- snippet: NAME -->` in the README."""
-    match = re.search(rf"<!-- snippet: {name} -->\n```\w*\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    assert match, f"README has no snippet {name}"
-    return match.group(1)
 
 
 def project(kind: str, tmp_path: Path, fixed: bool = False) -> Path:

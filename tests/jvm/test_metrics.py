@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from jvm import RunningJvm, compile_program, env_without_java_options, find_jdks, java_feature
-from maven import maven_jars
-from test_gate_builds import snippet as readme_snippet
+from helpers.jvm import RunningJvm, compile_program, env_without_java_options, find_jdks, java_feature
+from helpers.maven import maven_jars
+from helpers.readme import snippet as readme_snippet
 from unclosed import agent_jar
 
 JDKS = find_jdks()
