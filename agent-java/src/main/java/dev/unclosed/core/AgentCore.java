@@ -9,6 +9,7 @@ import dev.unclosed.channel.DrainWriter;
 import dev.unclosed.channel.ExitReport;
 import dev.unclosed.channel.Readers;
 import dev.unclosed.instrument.Installer;
+import dev.unclosed.inventory.Inventory;
 import java.io.IOException;
 import java.lang.instrument.Instrumentation;
 import java.nio.file.Path;
@@ -72,7 +73,9 @@ public final class AgentCore {
         Recorder.quietCurrentThread(true);
         try {
             ResettableClassFileTransformer transformer = Installer.install(inst, rules);
-            SessionFacts facts = new SessionFacts(mode, Recorder.trackingActive(), opts.sample);
+            long trackingSince = Recorder.trackingActive();
+            Inventory inventory = mode.equals("attach") ? Inventory.take(inst) : null;
+            SessionFacts facts = new SessionFacts(mode, trackingSince, opts.sample, inventory);
             AgentCore core = new AgentCore(inst, dir, opts, facts, transformer);
             if (opts.control) core.server = ControlServer.start(dir, new AgentControl(facts, dir, core.readers, core::detach));
             if (opts.data != null) core.dataFiles = DataFiles.start(Paths.get(opts.data), facts, opts.flushSeconds);
@@ -82,6 +85,10 @@ public final class AgentCore {
             AgentLog.write("tracking started (" + mode + ") in " + (System.nanoTime() - startNanos) / 1_000_000 + " ms"
                     + (opts.sample > 1 ? ", sampling 1 in " + opts.sample : "")
                     + (rules.isEmpty() ? "" : " with " + rules.size() + " rule(s) from " + opts.rules));
+            if (inventory != null) {
+                AgentLog.write("inventory: " + inventory.summary());
+                for (Inventory.Note note : inventory.notes) AgentLog.write("inventory: " + note.family + ": " + note.text);
+            }
         } catch (Throwable t) {
             Recorder.stop();
             throw t instanceof Exception ? (Exception) t : new IllegalStateException(t);
