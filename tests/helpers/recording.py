@@ -22,7 +22,7 @@ def start(jdk: Path, classes: Path, program: str, mode: str, agent_dir: Path, *,
     jvm = RunningJvm(jdk, classes, program, java_options=java_options, env=env_without_java_options(),
                      classpath=classpath)
     jvm.expect("ready", timeout=ready_s)
-    if mode == "attach":
+    if mode != "none":  # attaches; an agent started with the JVM is found, its control channel waited for
         assert attach_agent(jvm.pid, options) == agent_dir
     return jvm
 

@@ -3,6 +3,7 @@ package dev.unclosed.boot;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 
 /**
  * What instrumented code calls: {@link #track} when a resource is created and {@link #close}
@@ -204,14 +205,31 @@ public final class Recorder {
                 s.errors.sum(), s.instrumentationErrors.sum());
     }
 
-    /** Tracks from now on an object that existed before tracking began (found at attach): no stack, no age. */
-    public static void adopt(Object resource, int kind, long bytes, String kindName, String detail) {
+    /**
+     * Tracks from now on an object that existed before tracking began (found at attach): no
+     * stack, no age. It is found by identity of {@code resource}, as the advice of its kind finds
+     * it at its release (a zlib object's native state, a direct buffer's Deallocator).
+     * {@code ended}: whether it was released since it was found (see {@link Session#adopt}).
+     * Returns whether it was adopted: false if tracked already (created since tracking began).
+     */
+    public static boolean adopt(Object resource, int kind, long bytes, BooleanSupplier ended) {
+        return adopt(resource, Kinds.get(kind), bytes, null, null, ended);
+    }
+
+    /** {@link #adopt} for a running stream's interpreter shell, named by its stages as {@link #trackStream} names it. */
+    public static boolean adoptStream(Object shell, Object[] logics, BooleanSupplier ended) {
+        StreamStages stages = StreamStages.of(logics);
+        return adopt(shell, Kinds.get(Kinds.STREAM), 0, stages.kindName(), stages.detail(), ended);
+    }
+
+    private static boolean adopt(Object resource, Kind kind, long bytes, String kindName, String detail, BooleanSupplier ended) {
         Session s = session;
-        if (s == null || resource == null) return;
+        if (s == null || resource == null) return false;
         try {
-            s.adopt(resource, Kinds.get(kind), bytes, kindName, detail);
+            return s.adopt(resource, kind, bytes, kindName, detail, ended);
         } catch (Throwable t) {
             s.error(t);
+            return false;
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.unclosed.channel;
 
+import dev.unclosed.inventory.Inventory;
 import java.security.SecureRandom;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -19,15 +20,18 @@ public final class SessionFacts {
     public final long trackingSinceMs;
     public final int sample;
     public final String mainClass;
+    /** What was alive when the agent attached (null when it came at startup). */
+    public final Inventory inventory;
     private final Map<String, String> asRecords;
 
-    public SessionFacts(String mode, long trackingSinceMs, int sample) {
+    public SessionFacts(String mode, long trackingSinceMs, int sample, Inventory inventory) {
         this.session = Long.toHexString(new SecureRandom().nextLong() & Long.MAX_VALUE);
         this.pid = currentPid();
         this.mode = mode;
         this.trackingSinceMs = trackingSinceMs;
         this.sample = sample;
         this.mainClass = mainClass(System.getProperty("sun.java.command", ""));
+        this.inventory = inventory;
         Map<String, String> f = new LinkedHashMap<>();
         f.put("session", session);
         f.put("pid", pid);
