@@ -27,6 +27,13 @@ def start(jdk: Path, classes: Path, program: str, mode: str, agent_dir: Path, *,
     return jvm
 
 
+def drain_into(channel, store, run_id: int, agent_dir: Path, interval_ms: int = 0) -> dict:
+    """One drain of the agent behind `channel` into run `run_id`, as `record` takes one."""
+    known = store.known(run_id)
+    channel.drain("test-drain.tsv", known["sites"], known["threads"], known["tests"], interval_ms)
+    return store.ingest_drain(run_id, agent_dir / "test-drain.tsv")
+
+
 def cli(*args) -> str:
     result = run_cli(*args)
     assert result.returncode == 0, f"unclosed {' '.join(map(str, args))} exited {result.returncode}: {result.stderr}"

@@ -133,11 +133,21 @@ public final class Recorder {
     }
 
     /**
-     * Quiets the current thread of the application's while the agent works on it (its own start,
-     * in premain or on attach: what it creates there is the agent's), then lets it record again.
+     * The agent works on a thread of the application's (its own start in premain or on attach,
+     * a class transformed as it loads, a log line): what it creates meanwhile is the agent's,
+     * not the application's. Pairs with {@link #endAgentWork}; nests.
      */
-    public static void quietCurrentThread(boolean quiet) {
-        SLOTS.get().busy = quiet;
+    public static void beginAgentWork() {
+        ThreadSlot slot = SLOTS.get();
+        if (slot.agentWork++ == 0) {
+            slot.busyBeforeAgentWork = slot.busy;
+            slot.busy = true;
+        }
+    }
+
+    public static void endAgentWork() {
+        ThreadSlot slot = SLOTS.get();
+        if (slot.agentWork > 0 && --slot.agentWork == 0) slot.busy = slot.busyBeforeAgentWork;
     }
 
     /** Starts a session; false if one runs. Tracking is not said to have begun until {@link #trackingActive}. */

@@ -2,9 +2,12 @@ package dev.unclosed.channel;
 
 import dev.unclosed.inventory.Inventory;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What one tracking session is, built once when tracking has begun: the JVM, how the agent
@@ -12,6 +15,8 @@ import java.util.Map;
  */
 public final class SessionFacts {
     public static final String AGENT_VERSION = "0.2.0";
+    /** The facts that are numbers (the others are text). */
+    public static final Set<String> NUMBERS = Collections.unmodifiableSet(new HashSet<>(Arrays.asList("pid", "tracking_since_ms", "sample")));
 
     /** Tells this session from any other, also of the same pid: a reader keeps each drain of it once. */
     public final String session;

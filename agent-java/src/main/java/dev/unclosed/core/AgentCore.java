@@ -84,7 +84,7 @@ public final class AgentCore {
         long startNanos = System.nanoTime();
         List<Rule> rules = opts.rules == null ? Collections.<Rule>emptyList() : RulesFile.read(opts.rules);
         Recorder.start(opts.depth, opts.maxEvents, opts.maxSites, opts.maxTracked, opts.sample);
-        Recorder.quietCurrentThread(true);
+        Recorder.beginAgentWork();
         MetricsEndpoint metrics = null;
         Installer.Installation installed = null;
         try {
@@ -126,7 +126,7 @@ public final class AgentCore {
             PrivateFiles.deleteFolder(dir);
             throw t instanceof Exception ? (Exception) t : new IllegalStateException(t);
         } finally {
-            Recorder.quietCurrentThread(false);
+            Recorder.endAgentWork();
         }
     }
 

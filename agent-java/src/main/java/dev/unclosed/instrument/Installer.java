@@ -224,6 +224,17 @@ public final class Installer {
             this.rules = rules;
         }
 
+        /** A class is being transformed, often on a thread of the application's: what ByteBuddy creates then is the agent's. */
+        @Override
+        public void onDiscovery(String typeName, ClassLoader loader, JavaModule module, boolean loaded) {
+            Recorder.beginAgentWork();
+        }
+
+        @Override
+        public void onComplete(String typeName, ClassLoader loader, JavaModule module, boolean loaded) {
+            Recorder.endAgentWork();
+        }
+
         @Override
         public void onError(String typeName, ClassLoader loader, JavaModule module, boolean loaded, Throwable throwable) {
             Recorder.instrumentationError(throwable);
