@@ -13,7 +13,7 @@ from .attach import attach_agent, process_alive
 from .channel import AgentChannel
 from .errors import UnclosedError
 from .faults import pause_if_asked
-from .store import Store
+from .store import Store, check_database
 from .units import stopwatch
 
 EXIT_FILE = "exit.tsv"  # what the agent leaves for its reader when the JVM exits
@@ -36,6 +36,7 @@ def record(pid: int, db_path: Path, duration: float | None = None, interval: flo
     drain's summary.
     """
     stop = stop or threading.Event()
+    check_database(db_path)  # a database it cannot go into is refused before the JVM is touched
     agent_dir = attach_agent(pid, agent_options)
     channel = AgentChannel.connect(agent_dir, pid)
     run_id = None
