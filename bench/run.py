@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The agent's costs against no agent and against async-profiler, side by side in one run.
 
-    .venv/bin/python bench/run.py > tables.md          # everything (tables on stdout, progress on stderr)
-    .venv/bin/python bench/run.py --long > tables.md   # and memory over 10 minutes
-    .venv/bin/python bench/run.py --quick              # short runs: a look, not a measurement
+    .venv/bin/python bench/run.py > tables.md          # everything, about 55 minutes (tables on stdout)
+    .venv/bin/python bench/run.py --long > tables.md   # and memory over 10 minutes: about 80 minutes
+    .venv/bin/python bench/run.py --quick              # 1 round of short runs, 5 minutes: a look only
     .venv/bin/python bench/run.py --only throughput --only attach --rounds 3
 
 Measures (issue 14's targets, then issue 12's attach):
@@ -73,13 +73,15 @@ class Workload:
 
 GZIP = 154_000  # a round trip: Deflater 268 KiB + Inflater 7 KiB + its 32 KiB window, for 2 objects
 WORKLOADS = [
-    Workload("1 KiB GZIP round trips, fixed heap", "gzip-1k", bytes_per_object=GZIP, target="<= x1.25"),
-    Workload("1 KiB GZIP round trips, default heap", "gzip-1k", heap=(), bytes_per_object=GZIP, target="<= x1.25"),
-    Workload("1 KiB, 1 in 100 dropped, 5 Inflaters held", "gzip-1k-leak", bytes_per_object=GZIP),
-    Workload("64 KiB GZIP round trips", "gzip-64k", bytes_per_object=GZIP),
-    Workload("4 KiB direct buffer churn", "direct-4k", bytes_per_object=4096, target="<= x1.5"),
-    Workload("8 threads creating and ending Inflaters", "inflaters", threads=8, bytes_per_object=7_300),
-    Workload("no zlib (CRC32): attached but idle", "no-zlib"),
+    Workload("1 KiB GZIP round trips, fixed heap", "gzip-1k", bytes_per_object=GZIP, target="full <= x1.25, <= peer"),
+    Workload("1 KiB GZIP round trips, default heap", "gzip-1k", heap=(), bytes_per_object=GZIP,
+             target="full <= x1.25, <= peer"),
+    Workload("1 KiB, 1 in 100 dropped, 5 Inflaters held", "gzip-1k-leak", bytes_per_object=GZIP, target="full <= peer"),
+    Workload("64 KiB GZIP round trips", "gzip-64k", bytes_per_object=GZIP, target="full <= peer"),
+    Workload("4 KiB direct buffer churn", "direct-4k", bytes_per_object=4096, target="full <= x1.5, <= peer"),
+    Workload("8 threads creating and ending Inflaters", "inflaters", threads=8, bytes_per_object=7_300,
+             target="full <= peer"),
+    Workload("no zlib (CRC32): attached but idle", "no-zlib", target="full <= peer"),
 ]
 INFLATERS = WORKLOADS[5]
 LEAKY = WORKLOADS[2]
@@ -114,7 +116,7 @@ class Peer:
 
     def leak_report(self, jfr: Path, html: Path) -> None:
         subprocess.run([str(java()), "-jar", str(self.converter), "--nativemem", "--leak", "--total", "--lines",
-                        str(jfr), str(html)], check=True, capture_output=True)
+                        str(jfr), str(html)], check=True, capture_output=True, text=True)
 
 
 def find_peer() -> tuple[Peer | None, str]:
@@ -129,7 +131,7 @@ def find_peer() -> tuple[Peer | None, str]:
             with zipfile.ZipFile(CACHE / f"async-profiler-{PEER_VERSION}.jar") as jar:
                 library.write_bytes(jar.read("linux-x64/libasyncProfiler.so"))
     except subprocess.CalledProcessError as e:
-        return None, f"n/a (async-profiler {PEER_VERSION} could not be fetched: {e.stderr.strip()[-200:]})"
+        return None, f"n/a (async-profiler {PEER_VERSION} could not be fetched: {(e.stdout + e.stderr).strip()[-200:]})"
     except (OSError, KeyError) as e:
         return None, f"n/a (async-profiler {PEER_VERSION}: {e})"
     return Peer(library, converter), f"async-profiler {PEER_VERSION} ({library})"
@@ -200,11 +202,16 @@ class Jvm:
                 return int(line.split()[1]) * 1024
         raise RuntimeError(f"no VmRSS for {self.pid}")
 
-    def heap_after_gc(self) -> int:
-        """Runs a GC (`jcmd PID GC.run`) and returns the heap used after it, in MiB, from the JVM's GC log
-        (`-Xlog:gc:file=WHERE/gc.log`): a full GC, or a young one when a thread is in zlib (the GC locker)."""
-        jcmd(self.pid, "GC.run")
-        return int(re.findall(r"->(\d+)M\(", (self.where / "gc.log").read_text())[-1])
+    def heap_after_gc(self, tries: int = 20) -> int:
+        """Runs a full GC and returns the heap used after it, in MiB, from the JVM's GC log
+        (`-Xlog:gc:file=WHERE/gc.log`). `jcmd PID GC.run` is skipped while a thread is inside zlib
+        (the GC locker: a young GC follows instead), so it is asked again until a full GC is logged."""
+        for _ in range(tries):
+            jcmd(self.pid, "GC.run")
+            last = (self.where / "gc.log").read_text().strip().splitlines()[-1]
+            if "Pause Full" in last:
+                return int(re.search(r"->(\d+)M\(", last).group(1))
+        raise RuntimeError(f"JVM {self.pid}: no full GC in {tries} tries of `jcmd GC.run`")
 
     def wait(self) -> float:
         """Waits for the JVM to exit by itself; its life in seconds."""
@@ -263,30 +270,32 @@ def probe_jvm(bench: Bench, held: int = 0, threads: int = 0, mode: str = "none",
 @dataclass
 class Recorded:
     """One `unclosed record` and what its database says about the run."""
-    wall: float
     error: str | None = None
     run: dict = field(default_factory=dict)
-    drain_times_ms: list = field(default_factory=list)
-    counters: dict = field(default_factory=dict)
-    opened: int = 0
-    objects: int = 0
+    drain_times_ms: list = field(default_factory=list)  # when each drain was stored
+    opened: list = field(default_factory=list)  # (time_ms, objects opened since tracking began) per drain
+    counters: dict = field(default_factory=dict)  # the agent's, at the last drain
+    objects: int = 0  # rows in `objects`: what drains listed
 
     @property
     def skipped(self) -> str:
-        return (f"skipped: the controller failed: {self.error} (it may not read the agent's drain format yet)"
-                if self.error else "")
+        return f"skipped: `unclosed record` failed: {self.error}" if self.error else ""
 
 
 def record(pid: int, db: Path, duration: float, interval: float | None = None) -> Recorded:
+    """`unclosed record PID --db DB --duration ...` (its default interval unless given), then what DB says."""
     command = [UNCLOSED, "record", str(pid), "--db", str(db), "--duration", f"{duration:g}s"]
     if interval:
         command += ["--interval", f"{interval:g}s"]
-    t0 = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
-    recorded = Recorded(time.perf_counter() - t0)
     if done.returncode != 0:
-        recorded.error = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-        return recorded
+        return Recorded(error=(done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1])
+    return read_run(db)
+
+
+def read_run(db: Path) -> Recorded:
+    """The latest run in a database of the controller's."""
+    recorded = Recorded()
     try:
         with sqlite3.connect(db) as con:
             con.row_factory = sqlite3.Row
@@ -294,12 +303,12 @@ def record(pid: int, db: Path, duration: float, interval: float | None = None) -
             run = recorded.run["id"]
             recorded.drain_times_ms = [t for (t,) in con.execute(
                 "SELECT DISTINCT time_ms FROM agent_counters WHERE run_id = ? ORDER BY time_ms", (run,))]
+            recorded.opened = [tuple(row) for row in con.execute(
+                "SELECT MAX(time_ms), SUM(opened) FROM site_counts WHERE run_id = ? GROUP BY drain ORDER BY drain",
+                (run,))]
             recorded.counters = dict(con.execute(
                 "SELECT name, value FROM agent_counters WHERE run_id = ? AND time_ms = "
                 "(SELECT MAX(time_ms) FROM agent_counters WHERE run_id = ?)", (run, run)).fetchall())
-            recorded.opened = con.execute(
-                "SELECT COALESCE(SUM(opened), 0) FROM site_counts WHERE run_id = ? AND drain = "
-                "(SELECT MAX(drain) FROM site_counts WHERE run_id = ?)", (run, run)).fetchone()[0]
             recorded.objects = con.execute("SELECT COUNT(*) FROM objects WHERE run_id = ?", (run,)).fetchone()[0]
     except (sqlite3.Error, TypeError) as e:
         recorded.error = f"its database is not as this harness reads it ({e})"
@@ -349,10 +358,15 @@ def throughput(bench: Bench) -> None:
     rows = []
     for workload in WORKLOADS:
         modes = [m for m in workload.modes if bench.peer or not m.startswith("ap")]
-        runs = {mode: [] for mode in modes}
+        runs, failed = {mode: [] for mode in modes}, {}
         for r in range(bench.rounds):
-            for mode in rotated(modes, r):
-                runs[mode].append(run_workload(bench, workload, mode))
+            for mode in rotated([m for m in modes if m not in failed], r):
+                try:
+                    runs[mode].append(run_workload(bench, workload, mode))
+                except RuntimeError as e:  # that mode is given up; its rounds so far stay paired with the others'
+                    failed[mode] = str(e)
+                    say(f"  {workload.name:12} x{workload.threads} round {r + 1} {mode:10} failed: {e}")
+                    continue
                 say(f"  {workload.name:12} x{workload.threads} round {r + 1} {mode:10} "
                     f"{runs[mode][-1]['ops_per_s']:>12,.0f} ops/s  cpu {runs[mode][-1]['cpu_s']:.2f} s")
 
@@ -367,6 +381,8 @@ def throughput(bench: Bench) -> None:
         def cell(mode):
             if mode not in runs:
                 return "n/a"
+            if mode in failed:
+                return f"failed: {failed[mode][:200]}"
             return f"{spread(time_x(mode))}, cpu {spread(cpu_x(mode))}"
 
         base = [run["ops_per_s"] for run in runs["none"]]
@@ -402,13 +418,13 @@ def many_threads(bench: Bench) -> None:
         rows.append(["dropped, drains", "", recorded.skipped, ""])
     else:
         gaps = [(b - a) / 1000 for a, b in zip(recorded.drain_times_ms, recorded.drain_times_ms[1:])]
-        tracked_for = (recorded.run["ended_ms"] - recorded.run["started_ms"]) / 1000
+        (first_ms, first), (last_ms, last) = recorded.opened[0], recorded.opened[-1]
         c = recorded.counters
         rows += [
-            ["objects tracked per second (the agent's count, over the recording)", "",
-             f"{recorded.opened / tracked_for:,.0f}", ">= 500,000"],
+            ["objects tracked per second (the agent's counts, first drain to last)", "",
+             f"{(last - first) / (last_ms - first_ms) * 1000:,.0f}" if last_ms > first_ms else "n/a", ">= 500,000"],
             ["dropped: events, objects, sites; held objects not listed", "",
-             ", ".join(f"{c.get(name, 'n/a'):,}" if name in c else "n/a"
+             ", ".join(f"{c[name]:,}" if name in c else "n/a"
                        for name in ("dropped_events", "dropped_objects", "dropped_sites", "held_not_listed")), "0"],
             [f"drains (runs.drains) in {seconds} s at --interval 1s; their intervals", "",
              f"{recorded.run['drains']}; {spread(gaps, ' s')}", "1 s"],
@@ -440,11 +456,12 @@ def memory(bench: Bench) -> None:
                     rss = jvm.rss() / MiB
                     heap = jvm.heap_after_gc()
                     time.sleep(1)  # the Cleaner frees the native memory of what the GC found unreachable
+                    jcmd(jvm.pid, "System.trim_native_heap")  # and malloc gives it back to the system
                     sampled.append({"rss": rss, "rss_gc": jvm.rss() / MiB, "heap": heap})
             shutil.rmtree(where)
             figures[mode].append(sampled)
             say(f"  memory round {r + 1} {mode:5} " + ", ".join(
-                f"at {c} s: VmRSS {f['rss']:,.0f} MiB, {f['rss_gc']:,.0f} after a GC, heap {f['heap']:,.0f}"
+                f"at {c} s: VmRSS {f['rss']:,.0f} MiB, {f['rss_gc']:,.0f} after a full GC and a trim, heap {f['heap']:,.0f}"
                 for c, f in zip(checkpoints, sampled)))
 
     def at(mode, i, key):
@@ -455,20 +472,21 @@ def memory(bench: Bench) -> None:
     rows = []
     for i, c in enumerate(checkpoints):
         rows += [[f"VmRSS at {c} s", *(spread(at(m, i, "rss"), " MiB", 0) for m in modes)],
-                 [f"VmRSS after a GC at {c} s", *(spread(at(m, i, "rss_gc"), " MiB", 0) for m in modes)],
+                 [f"VmRSS after a full GC and a trim at {c} s", *(spread(at(m, i, "rss_gc"), " MiB", 0) for m in modes)],
                  ["... over no agent", "", *(spread(over_none(m, i, "rss_gc"), " MiB", 1) for m in modes[1:])],
-                 ["heap used after that GC, over no agent", "",
+                 ["heap used after that full GC, over no agent", "",
                   *(spread(over_none(m, i, "heap"), " MiB", 0) for m in modes[1:])]]
     if len(checkpoints) > 1:
-        for key, what in (("rss_gc", "VmRSS after a GC"), ("heap", "heap used after a GC")):
+        for key, what in (("rss_gc", "VmRSS after a full GC and a trim"), ("heap", "heap used after a full GC")):
             rows.append([f"{what}: growth from {checkpoints[0]} s to {checkpoints[-1]} s",
                          *(spread([run[-1][key] - run[0][key] for run in figures[m]], " MiB", 1) for m in modes)])
     table(f"Memory: {LEAKY.label}", ["", *(MODE_NAMES[m] for m in modes)], rows,
           [f"Median (range) of {rounds} JVM(s) per mode. The heap is fixed and pre-touched (`-Xms1g -Xmx1g "
            "-XX:+AlwaysPreTouch`), so VmRSS differences are memory outside the heap; what the agent keeps on the "
-           "heap is the heap used after a GC (from the JVM's GC log). VmRSS as it is counts the zlib memory of "
-           "dropped streams not reclaimed yet, which varies with the GC's timing and the workload's speed; after a "
-           "GC (`jcmd PID GC.run`, then 1 s for the Cleaner) it does not. unclosed tracks every object and drains "
+           "heap is the heap used after a full GC (from the JVM's GC log). VmRSS as it is counts the zlib memory of "
+           "dropped streams not reclaimed yet, and memory malloc keeps after it was freed, both of which vary with the "
+           "GC's timing; after a full GC (`jcmd PID GC.run`), 1 s for the Cleaner and `jcmd PID System.trim_native_heap` "
+           "it does not. unclosed tracks every object and drains "
            "by itself every 2 s (`data=DIR`); async-profiler `nativemem=0`. Target: unclosed <= +24 MiB over no "
            "agent at 30 s and at 10 min, no growth between the two."])
 
@@ -477,7 +495,7 @@ def time_to_answer(bench: Bench) -> None:
     """Issue 14, target 4: record 5 s then report, against the peer's start, 5 s, stop and conversion."""
     duration = 5
     client = attach_client()
-    ours, last, peer, error = [], [], [], None
+    ours, last, peer, error, peer_error = [], [], [], None, None
     for r in range(bench.rounds):
         if error is None:  # once the controller failed, it is not tried again
             with probe_jvm(bench) as jvm:
@@ -493,20 +511,24 @@ def time_to_answer(bench: Bench) -> None:
                 else:
                     ours.append(time.perf_counter() - t0)
                     last.append(after_duration(recorded, duration))
-        if bench.peer and client:
+        if bench.peer and client and peer_error is None:
             with probe_jvm(bench) as jvm:
                 jfr = jvm.where / "peer.jfr"
                 t0 = time.perf_counter()
                 start = f"start,event=nativemem,nativemem=0,file={jfr}"
-                subprocess.run([PYTHON, "-c", PEER_SESSION.format(folder=str(client[0]), module=client[1], pid=jvm.pid,
-                                                                  library=str(bench.peer.library), start=start,
-                                                                  seconds=duration)], check=True)
-                bench.peer.leak_report(jfr, jvm.where / "peer.html")
-                peer.append(time.perf_counter() - t0)
-        say(f"  time to answer round {r + 1}: unclosed {ours[-1] if ours else error}, peer {peer[-1] if peer else 'n/a'}")
+                try:
+                    subprocess.run([PYTHON, "-c", PEER_SESSION.format(
+                        folder=str(client[0]), module=client[1], pid=jvm.pid, library=str(bench.peer.library),
+                        start=start, seconds=duration)], check=True, capture_output=True, text=True)
+                    bench.peer.leak_report(jfr, jvm.where / "peer.html")
+                    peer.append(time.perf_counter() - t0)
+                except subprocess.CalledProcessError as e:
+                    peer_error = f"failed: {e.stderr.strip()[-300:]}"
+        say(f"  time to answer round {r + 1}: unclosed {ours[-1] if ours else error}, "
+            f"peer {peer[-1] if peer else peer_error or 'n/a'}")
     table("Time to answer: record 5 s on an idle JVM, then the report",
           ["", "unclosed", "async-profiler", "unclosed / peer", "target"],
-          [["command start to printed report", error or spread(ours, " s"), spread(peer, " s"),
+          [["command start to printed report", error or spread(ours, " s"), peer_error or spread(peer, " s"),
             spread([o / p for o, p in zip(ours, peer)]), "<= 6.5 s"],
            ["the last drain and ingest after the duration", error or spread(last, " s"), "", "", "<= 0.5 s"]],
           [f"Median (range) of {bench.rounds} fresh idle JVM(s) each. unclosed: `unclosed record PID --db X --duration "
@@ -580,7 +602,7 @@ def attach(bench: Bench) -> None:
                                                                          options=f"dir={jvm.where / 'agent'}")]}
                 for tool in rotated(commands, r):  # who goes first alternates: the first starts the listener
                     t0 = time.perf_counter()
-                    subprocess.run(commands[tool], check=True, capture_output=True)
+                    subprocess.run(commands[tool], check=True, capture_output=True, text=True)
                     times[load, tool].append(time.perf_counter() - t0)
             say(f"  attach round {r + 1} {load}: jcmd {times[load, 'jcmd'][-1]:.2f} s, "
                 f"unclosed {times[load, 'unclosed'][-1]:.2f} s")
@@ -594,7 +616,7 @@ def attach(bench: Bench) -> None:
            f"alternating; the agent through `{client[1]}.load_agent` until agentmain returns, full tracking."])
 
 
-def heap(bench: Bench, n: int = 100_000) -> float:
+def heap(bench: Bench, n: int = 100_000) -> None:
     """Agent heap bytes per held tracked object: the slope from 0 to n held, agent minus no agent."""
     def used(held: int, mode: str) -> float:
         # A tiny event buffer, so that the slope is the per-object state, not pending events.
@@ -603,7 +625,6 @@ def heap(bench: Bench, n: int = 100_000) -> float:
     per_object = ((used(n, "full") - used(0, "full")) - (used(n, "none") - used(0, "none"))) / n
     table("Agent heap per held object", ["", "bytes", "target"],
           [[f"{n:,} Inflaters held: slope with minus without the agent (`max_events=16`)", f"{per_object:.0f}", "< 100"]])
-    return per_object
 
 
 def pipeline(bench: Bench, n: int = 200_000) -> None:
@@ -653,7 +674,11 @@ def main() -> None:
                       args.long)
         for name in args.only or MEASURES:
             say(f"{name}:")
-            MEASURES[name](bench)
+            try:
+                MEASURES[name](bench)
+            except (RuntimeError, OSError, subprocess.CalledProcessError) as e:  # the other measures still run
+                detail = getattr(e, "stderr", None) or ""
+                print(f"\n### {name}: failed\n\n{e} {detail[-500:] if isinstance(detail, str) else ''}\n", flush=True)
 
 
 if __name__ == "__main__":
