@@ -341,7 +341,6 @@ def table(title: str, headers: list, rows: list, notes=()) -> None:
         print("| " + " | ".join(str(cell) for cell in row) + " |")
     for note in notes:
         print(f"\n{note}")
-    print()
     sys.stdout.flush()
 
 
@@ -651,7 +650,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4, help="measured seconds per throughput JVM")
     parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds per throughput JVM")
     parser.add_argument("--quick", action="store_true", help="1 round of short runs: a look, not a measurement")
-    parser.add_argument("--long", action="store_true", help="memory: also after 10 minutes (30 minutes more)")
+    parser.add_argument("--long", action="store_true", help="memory: also after 10 minutes (about 25 minutes more)")
     parser.add_argument("--agent", help="the agent jar to measure (default: the controller's, `unclosed agent-path`)")
     parser.add_argument("--only", choices=list(MEASURES), action="append", help="this measure only (repeatable)")
     args = parser.parse_args()
