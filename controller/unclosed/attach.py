@@ -9,6 +9,7 @@ A JVM in a container sees its own /tmp and its own pid: the agent's folder is re
 import hashlib
 import os
 import pwd
+import re
 import stat
 import time
 from pathlib import Path
@@ -45,6 +46,7 @@ def attach_agent(pid: int, options: dict | None = None) -> Path:
     """
     pid = int(pid)
     check_target(pid)
+    sweep_dead_agent_folders()
     pairs = {k: str(v) for k, v in (options or {}).items()}
     loaded = agent_dir_of(pid)
     if loaded is not None:
@@ -64,6 +66,36 @@ def attach_agent(pid: int, options: dict | None = None) -> Path:
     if pairs.get("control", "true") != "false" and "data" not in pairs:  # else it starts no control channel
         _wait_for_control(pid, agent_dir)
     return agent_dir
+
+
+# The names of the agents' default folders (unclosed-PID, or unclosed-PID-RANDOM when that name
+# was taken), and the files an agent leaves in one.
+_AGENT_FOLDER = re.compile(r"unclosed-(\d+)(?:-[0-9a-f]+)?")
+_DATA_FILES = ("exit.tsv", "drain-*.tsv")
+
+
+def sweep_dead_agent_folders(tmp: Path = Path("/tmp")) -> list[Path]:
+    """Removes the folders agents of JVMs now gone left in `tmp` (a JVM killed hard cannot
+    remove its own), unless they hold data a recorder has not taken in yet (a recording that
+    died takes it in later). Never follows a link; returns what it removed."""
+    removed = []
+    for folder in tmp.glob("unclosed-*"):
+        match = _AGENT_FOLDER.fullmatch(folder.name)
+        if not match or folder.is_symlink() or not folder.is_dir() or process_alive(int(match[1])):
+            continue
+        if any(any(folder.glob(pattern)) for pattern in _DATA_FILES):
+            continue
+        try:
+            for entry in os.scandir(folder):
+                if entry.is_dir(follow_symlinks=False):
+                    break  # not an agent's: it makes no folders in its own
+                os.unlink(entry.path)
+            else:
+                os.rmdir(folder)
+                removed.append(folder)
+        except OSError:
+            continue
+    return removed
 
 
 def agent_dir_of(pid: int) -> Path | None:
