@@ -106,8 +106,9 @@ def agent_dir_of(pid: int) -> Path | None:
 
 def seen_from_here(pid: int, path: str) -> Path:
     """A path as process `pid` sees it, reached from this process: through /proc/PID/root when
-    the process has another root (a container's mount namespace)."""
-    return Path(path) if _same_root(pid) else Path(f"/proc/{pid}/root") / path.lstrip("/")
+    the process has mounts of its own (a container's mount namespace: its own /tmp, say), though
+    its root may be ours."""
+    return Path(path) if hotspot.same_namespace(pid, "mnt") else Path(f"/proc/{pid}/root") / path.lstrip("/")
 
 
 def process_alive(pid: int) -> bool:
@@ -153,19 +154,11 @@ def _properties(pid: int) -> dict[str, str]:
             f"start it with -javaagent:{BUNDLED_JAR.name} instead") from None
 
 
-def _same_root(pid: int) -> bool:
-    try:
-        theirs, ours = os.stat(f"/proc/{pid}/root"), os.stat("/")
-    except OSError:
-        return True  # not ours to look into: only a shared root can work anyway
-    return (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino)
-
-
 def _jar_seen_by(pid: int) -> str:
-    """The agent jar's path as JVM `pid` sees it: ours, or, for a JVM with another root, a copy
-    in its /tmp named by the jar's content, made exclusively (never through a planted link)."""
+    """The agent jar's path as JVM `pid` sees it: ours, or, for a JVM with mounts of its own, a
+    copy in its /tmp named by the jar's content, made exclusively (never through a planted link)."""
     jar = agent_jar()
-    if _same_root(pid):
+    if hotspot.same_namespace(pid, "mnt"):
         return str(jar)
     data = jar.read_bytes()
     name = f"unclosed-agent-{hashlib.sha256(data).hexdigest()[:16]}.jar"

@@ -9,7 +9,8 @@ from pathlib import Path
 from py4j.java_gateway import GatewayParameters, JavaGateway
 from py4j.protocol import Py4JError, Py4JJavaError, Py4JNetworkError
 
-from .errors import UnclosedError
+from . import hotspot
+from .errors import UnclosedError, first_line
 
 # py4j logs every failed connection itself; the errors raised here already say it in one line.
 logging.getLogger("py4j").addHandler(logging.NullHandler())
@@ -28,7 +29,7 @@ class AgentChannel:
     def connect(cls, agent_dir, pid: int | None = None) -> "AgentChannel":
         """Connects to the agent whose folder is `agent_dir`, in JVM `pid` when known."""
         agent_dir = Path(agent_dir)
-        if pid is not None and None not in (_network_of(pid), _network_of("self")) and _network_of(pid) != _network_of("self"):
+        if pid is not None and not hotspot.same_namespace(pid, "net"):
             raise UnclosedError(
                 f"JVM {pid} is in another network namespace (a container's): its agent listens on that "
                 f"namespace's loopback; run unclosed there: `nsenter --target {pid} --net unclosed ...`")
@@ -37,7 +38,7 @@ class AgentChannel:
         try:
             gateway = JavaGateway(gateway_parameters=params)
         except Py4JError as e:
-            raise UnclosedError(f"the agent of {agent_dir} does not answer on port {port}: {_first_line(e)}") from None
+            raise UnclosedError(f"the agent of {agent_dir} does not answer on port {port}: {first_line(e)}") from None
         channel = cls(gateway, agent_dir)
         channel.status()
         return channel
@@ -97,7 +98,7 @@ class AgentChannel:
         except Py4JNetworkError:
             raise UnclosedError(f"the agent in JVM {self._who()} stopped answering (did the JVM exit?)") from None
         except Py4JError as e:
-            raise UnclosedError(f"the agent in JVM {self._who()} failed to {method}: {_first_line(e)}") from None
+            raise UnclosedError(f"the agent in JVM {self._who()} failed to {method}: {first_line(e)}") from None
 
     def _who(self) -> str:
         return str(self.pid) if self.pid is not None else f"of {self.agent_dir}"
@@ -123,15 +124,3 @@ def _read_control(control: Path) -> tuple[int, str]:
             return int(port), token
         except ValueError:
             raise UnclosedError(f"{control} is not `<port> <token>`") from None
-
-
-def _network_of(pid) -> tuple[int, int] | None:
-    try:
-        st = os.stat(f"/proc/{pid}/ns/net")
-        return st.st_dev, st.st_ino
-    except OSError:
-        return None  # not ours to look into: assume one network
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]

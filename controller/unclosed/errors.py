@@ -11,3 +11,8 @@ class AttachError(UnclosedError):
 
 class StoreError(UnclosedError):
     """The database cannot be used (not ours, corrupt) or a drain file is unreadable."""
+
+
+def first_line(error: Exception) -> str:
+    """An exception's message, its first line: what a one-line error quotes of a library's."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -534,6 +534,21 @@ def properties(pid: int, timeout: float = COMMAND_TIMEOUT) -> dict[str, str]:
     return _parse_properties(execute(pid, "properties", timeout=timeout))
 
 
+def agent_properties(pid: int, timeout: float = COMMAND_TIMEOUT) -> dict[str, str]:
+    """JVM `pid`'s agent properties (the JDK's management agent says where it listens there)."""
+    return _parse_properties(execute(pid, "agentProperties", timeout=timeout))
+
+
+def same_namespace(pid: int, kind: str) -> bool:
+    """Whether process `pid` shares this process's namespace of `kind` (mnt, net, pid): a JVM in a
+    container does not. True when it cannot be told (not ours to look into)."""
+    try:
+        theirs, ours = os.stat(f"/proc/{pid}/ns/{kind}"), os.stat(f"/proc/self/ns/{kind}")
+    except OSError:
+        return True
+    return (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino)
+
+
 def jcmd(pid: int, command_line: str, timeout: float = COMMAND_TIMEOUT) -> str:
     """Run a diagnostic command (e.g. "VM.version", "Thread.print -l") and return its output."""
     return execute(pid, "jcmd", command_line, timeout=timeout)

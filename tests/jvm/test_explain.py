@@ -1,7 +1,8 @@
-"""`unclosed explain` on real JVMs, on every JDK: direct buffers explained by the pool, held
-Deflaters by our zlib figure, NMT's categories, glibc malloc arenas, the live cgroup and page
-cache, and --watch into a database (the parsers and the breakdown on sample files:
-tests/unit/test_explain.py).
+"""`unclosed explain` on real JVMs, on every JDK: direct buffers explained by the pool (read
+through the JDK's management agent, then through ours), held Deflaters by our zlib figure, live
+ones by the class histogram without our agent, NMT's categories, glibc malloc arenas, the live
+cgroup and page cache, --watch into a database, a JVM that refuses attaching and one in another
+network namespace (the parsers and the breakdown on sample files: tests/unit/test_explain.py).
 
 Tolerances, measured on this machine (2 cores, JDK 17.0.15 and 25.0.3, -Xmx128m):
 - the remainder of a small JVM is 4 to 7 MiB without the agent, 19 to 20 MiB with it loaded
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -24,16 +26,21 @@ import pytest
 
 from helpers.cli import CLI, cli
 from helpers.jvm import RunningJvm, compile_program, env_without_java_options, find_jdks, jdk_id
-from unclosed import Store, attach_agent
+from helpers.namespaces import NamespacedJvm, namespaces_unavailable, shared_folder
+from unclosed import Store, attach_agent, hotspot
+from unclosed.attach import DIR_PROPERTY
 from unclosed.explain import explain
 from unclosed.explain.cgroup import read_cgroup
+from unclosed.explain.management import LOCAL_CONNECTOR_ADDRESS
 from unclosed.renderers.explain import render_growth
-from unclosed.units import MIB
+from unclosed.units import MIB, mib
 
 JDKS = find_jdks()
 PROGRAM = "MemoryWorkload"
+HELD_ZLIB = "HeldZlibWorkload"
 JAVA_OPTIONS = ["-Xmx128m", "-XX:MaxDirectMemorySize=1g"]
-DEFLATER_BYTES = 268288
+DEFLATER, INFLATER = "java.util.zip.Deflater", "java.util.zip.Inflater"
+DEFLATER_BYTES, INFLATER_BYTES = 268288, 39936
 
 REMAINDER_TOLERANCE = 32 * MIB
 REMAINDER_TOLERANCE_NMT = 16 * MIB
@@ -43,17 +50,23 @@ OURS_TOLERANCE = 0.01  # our zlib figure against 400 x 268,288 bytes
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    return {jdk: compile_program(jdk, PROGRAM, tmp_path_factory.mktemp(jdk_id(jdk))) for jdk in JDKS}
+    """MemoryWorkload and HeldZlibWorkload compiled by each JDK, into one folder a JDK."""
+    folders = {jdk: tmp_path_factory.mktemp(jdk_id(jdk)) for jdk in JDKS}
+    for jdk, folder in folders.items():
+        for program in (PROGRAM, HELD_ZLIB):
+            compile_program(jdk, program, folder)
+    return folders
 
 
 @pytest.fixture(params=JDKS, ids=jdk_id)
 def workload(request, compiled):
-    """start(*java_options, env=None) -> a running MemoryWorkload on this JDK, killed afterwards."""
+    """start(*java_options, env=None, program=MemoryWorkload) -> a running program on this JDK,
+    killed afterwards."""
     jdk = request.param
     started = []
 
-    def start(*options, env=None) -> RunningJvm:
-        jvm = RunningJvm(jdk, compiled[jdk], PROGRAM, java_options=[*JAVA_OPTIONS, *options],
+    def start(*options, env=None, program=PROGRAM) -> RunningJvm:
+        jvm = RunningJvm(jdk, compiled[jdk], program, java_options=[*JAVA_OPTIONS, *options],
                          env=env or env_without_java_options())
         started.append(jvm)
         jvm.expect("ready")
@@ -82,28 +95,67 @@ def assert_adds_up(report: dict) -> None:
 # -- real JVMs ----------------------------------------------------------------------------------
 
 def test_direct_buffers_are_explained_by_the_pool(workload):
+    """Without our agent, through the JDK's management agent (started for it), then through ours."""
     jvm = workload()
     jvm.send("direct 200")
-    blind = explain_json(jvm.pid)
-    assert not blind["ours"]["agent"] and blind["jvm"]["buffer_pools"] is None
-    assert row(blind, "direct_buffers") is None
-    assert blind["remainder"] >= 190 * MIB  # nobody accounts for the buffers yet
-    assert any("direct buffer pool is not known" in h for h in blind["hints"])
-    assert any(f"unclosed attach {jvm.pid}" in h for h in blind["hints"])
+    first = explain_json(jvm.pid)
+    assert not first["ours"]["agent"]
+    assert (first["jvm"]["buffer_pools_via"], first["jvm"]["management_agent_started"]) == ("management_agent", True)
+    assert abs(row(first, "direct_buffers") - 200 * MIB) <= MIB
+    assert first["jvm"]["buffer_pools"]["direct"]["count"] >= 200
+    assert abs(first["remainder"]) <= REMAINDER_TOLERANCE, first["breakdown"]
+    assert not any("direct buffer pool is not known" in h for h in first["hints"])
+    assert any(f"unclosed attach {jvm.pid}" in h for h in first["hints"])
+    assert_adds_up(first)
+
+    text = cli("explain", jvm.pid).stdout  # the management agent runs now: not started again
+    shown = re.search(r"direct buffer pool ([\d.]+) MiB in \d+ buffers \(from the JDK's management agent\)", text)
+    assert shown and abs(float(shown[1]) - 200) <= 1, text
+    assert DIR_PROPERTY not in hotspot.properties(jvm.pid)  # no agent of ours was ever loaded
 
     seen = explain_json(jvm.pid, "--attach")
-    assert seen["ours"]["agent"]
+    assert seen["ours"]["agent"] and seen["jvm"]["buffer_pools_via"] == "unclosed_agent"
     assert abs(row(seen, "direct_buffers") - 200 * MIB) <= MIB
-    assert seen["jvm"]["buffer_pools"]["direct"]["count"] >= 200
     assert abs(seen["remainder"]) <= REMAINDER_TOLERANCE, seen["breakdown"]
     assert seen["rss"] >= 200 * MIB
     assert_adds_up(seen)
 
     text = cli("explain", jvm.pid).stdout
     assert "Where the RSS goes" in text and "direct buffers" in text and "remainder" in text
-    assert f"unclosed agent loaded ({seen['ours']['agent_dir']}" in text
+    assert f"unclosed agent loaded ({seen['ours']['agent_dir']}" in text and "(from unclosed's agent)" in text
     jvm.kill()
     shutil.rmtree(seen["ours"]["agent_dir"], ignore_errors=True)
+
+
+def test_the_class_histogram_counts_live_zlib_objects_without_our_agent(workload):
+    """Exactly: the Deflaters and Inflaters the program holds, on top of what the same program
+    holding none has alive (the JVM's own, e.g. ZipFile's pooled Inflaters)."""
+    baseline = workload(program=HELD_ZLIB)
+    holding = workload("-Ddeflaters=400", "-Dinflaters=100", program=HELD_ZLIB)
+    base = explain_json(baseline.pid, "--histogram")["jvm"]["class_histogram"]
+    report = explain_json(holding.pid, "--histogram")
+    expected = {DEFLATER: base[DEFLATER]["instances"] + 400, INFLATER: base[INFLATER]["instances"] + 100}
+    assert {name: c["instances"] for name, c in report["jvm"]["class_histogram"].items()} == expected
+    zlib_bytes = expected[DEFLATER] * DEFLATER_BYTES + expected[INFLATER] * INFLATER_BYTES
+    assert row(report, "zlib_histogram") == zlib_bytes
+    assert_adds_up(report)
+
+    text = cli("explain", holding.pid, "--histogram").stdout
+    assert (f"a full GC ran for it; alive: {expected[DEFLATER]} {DEFLATER}, {expected[INFLATER]} {INFLATER}"
+            in text), text
+    zlib_row = next(line for line in text.splitlines() if "zlib objects alive (class histogram)" in line)
+    assert (f" {mib(zlib_bytes)}  estimate   {expected[DEFLATER]} Deflater x 268,288 + {expected[INFLATER]} "
+            f"Inflater x 39,936 bytes") in zlib_row, zlib_row
+    assert DIR_PROPERTY not in hotspot.properties(holding.pid)
+
+
+def test_a_jvm_that_refuses_attaching_gets_the_os_view_and_why(workload):
+    jvm = workload("-XX:+DisableAttachMechanism")
+    report = explain_json(jvm.pid)
+    assert report["notes"] == [f"no JVM view, and whether an unclosed agent is loaded is unknown: JVM {jvm.pid} "
+                               "does not allow attaching (started with -XX:+DisableAttachMechanism)"]
+    assert report["jvm"]["heap"] is None and report["jvm"]["buffer_pools"] is None
+    assert_adds_up(report)
 
 
 def test_held_deflaters_are_explained_by_our_zlib_bytes(workload, tmp_path):
@@ -265,3 +317,29 @@ def _sample_count(db: Path) -> int:
             return conn.execute("SELECT count(DISTINCT time_ms) FROM memory_samples").fetchone()[0]
     except sqlite3.Error:
         return 0
+
+
+@pytest.mark.skipif(namespaces_unavailable() is not None, reason=str(namespaces_unavailable()))
+def test_a_jvm_in_another_network_namespace_is_explained_without_starting_its_management_agent():
+    """The JDK's management agent would listen on the JVM's loopback: not reachable from here, so
+    not started; run in the JVM's network namespace, explain reads the pools through it."""
+    jdk = JDKS[0]
+    folder = shared_folder("unclosed-explain-")  # namespaced JVMs have a /tmp of their own
+    jvm = NamespacedJvm(jdk, compile_program(jdk, PROGRAM, folder), PROGRAM, java_options=JAVA_OPTIONS, network=True)
+    try:
+        jvm.expect("ready")
+        jvm.send("direct 64")
+        report = explain_json(jvm.pid)
+        assert report["jvm"]["heap"] and report["jvm"]["buffer_pools"] is None  # attach reaches it by its host pid
+        assert report["notes"] == [
+            f"buffer pools not read through the JDK's management agent: JVM {jvm.pid} is in another network namespace "
+            "(a container's): the JDK's management agent would listen on that namespace's loopback, out of reach from "
+            f"here, so it was not started; `nsenter --target {jvm.pid} --net unclosed explain {jvm.pid}` reaches it"]
+        assert LOCAL_CONNECTOR_ADDRESS not in hotspot.execute(jvm.pid, "agentProperties")
+
+        inside = jvm.inside(CLI, "explain", jvm.pid, "--format", "json", net_only=True)
+        assert inside.returncode == 0, inside.stderr
+        assert abs(row(json.loads(inside.stdout), "direct_buffers") - 64 * MIB) <= MIB
+    finally:
+        jvm.kill()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -13,8 +13,11 @@ from helpers.cli import cli
 from unclosed import Store
 from unclosed.explain.accounting import account, components, growth
 from unclosed.explain.cgroup import cgroup_memory, locate_memory_cgroup
-from unclosed.explain.jcmd import (parse_codecache, parse_flags, parse_heap_info, parse_metaspace, parse_nmt,
-                                   parse_properties)
+from unclosed import hotspot
+from unclosed.explain import jcmd
+from unclosed.explain.gather import zlib_in_histogram
+from unclosed.explain.jcmd import (parse_class_histogram, parse_codecache, parse_flags, parse_heap_info, parse_metaspace,
+                                   parse_nmt, run_jcmd)
 from unclosed.explain.proc import classify_mappings, find_arenas, find_stacks, parse_maps, parse_status
 from unclosed.renderers.explain import render_growth, render_text
 from unclosed.units import GIB, MIB
@@ -204,16 +207,39 @@ def test_codecache_metaspace_and_nmt_samples(version):
     assert parse_nmt("Native memory tracking is not enabled") is None
 
 
-def test_flags_and_properties():
+def test_flags():
     flags = parse_flags("     intx ThreadStackSize                          = 1024                                   "
                         "{pd product} {default}\n    ccstr NativeMemoryTracking                     = summary"
                         "                                   {product} {command line}\n")
     assert flags == {"ThreadStackSize": "1024", "NativeMemoryTracking": "summary"}
     assert parse_flags("-XX:NativeMemoryTracking=detail -XX:+UseG1GC")["UseG1GC"] == "true"
-    props = parse_properties("#Mon Nov 23\nunclosed.dir=/tmp/unclosed-1\npath.separator=\\:\n"
-                             "java.vendor.url=https\\://x.org/\nkey\\=with=eq\\u00e9\n")
-    assert props == {"unclosed.dir": "/tmp/unclosed-1", "path.separator": ":", "java.vendor.url": "https://x.org/",
-                     "key=with": "eq\u00e9"}
+
+
+@pytest.mark.parametrize("version", [17, 25])
+def test_class_histogram_samples(version):
+    """GC.class_histogram of tests/programs/HeldZlibWorkload.java holding 3 Deflaters and 2 Inflaters."""
+    histogram = parse_class_histogram((DATA / "jcmd" / f"GC_class_histogram-{version}.txt").read_text())
+    assert len(histogram) > 150 and histogram["java.lang.String"] > 1000
+    assert histogram["java.util.zip.Deflater$DeflaterZStreamRef"] == 3  # the Cleaner's part: not counted
+    alive = zlib_in_histogram(histogram)
+    assert alive == {"java.util.zip.Deflater": {"instances": 3, "bytes_each": 268288, "bytes": 3 * 268288},
+                     "java.util.zip.Inflater": {"instances": 2, "bytes_each": 39936, "bytes": 2 * 39936}}
+    jdk8 = parse_class_histogram("   7:           400          19200  java.util.zip.Deflater\n")
+    assert jdk8 == {"java.util.zip.Deflater": 400}  # no module after the name before JDK 9
+
+
+def test_a_failed_diagnostic_command_is_one_line_naming_it(monkeypatch):
+    def refused(pid, command, timeout):
+        raise hotspot.CommandFailed(f"JVM {pid} failed `jcmd` (status -1): ...", -1,
+                                    "java.lang.IllegalArgumentException: Unknown diagnostic command\n\tat x\n")
+    monkeypatch.setattr(jcmd.hotspot, "jcmd", refused)
+    assert run_jcmd(7, "GC.class_histogram") == (
+        False, "jcmd GC.class_histogram failed: java.lang.IllegalArgumentException: Unknown diagnostic command")
+
+    def gone(pid, command, timeout):
+        raise hotspot.NoSuchProcess(f"process {pid} exited while attaching")
+    monkeypatch.setattr(jcmd.hotspot, "jcmd", gone)
+    assert run_jcmd(7, "VM.metaspace") == (False, "jcmd VM.metaspace failed: process 7 exited while attaching")
 
 
 # -- the breakdown, on synthetic figures ----------------------------------------------------------
@@ -288,6 +314,44 @@ def test_without_the_pool_nmt_other_stands_for_direct_buffers():
     report["jvm"]["nmt"]["categories"]["Internal"] = _cat(30, malloc=30)
     rows = {r["component"]: r for r in account(report)["breakdown"]}
     assert rows["direct_buffers"]["bytes"] == 30 * MIB and "NMT Internal" in rows["direct_buffers"]["label"]
+
+
+ALIVE = zlib_in_histogram({"java.util.zip.Deflater": 400, "java.util.zip.Inflater": 100, "java.lang.String": 9})
+ALIVE_BYTES = 400 * 268288 + 100 * 39936
+
+
+def test_the_class_histogram_counts_zlib_memory_once():
+    blind = _report(ours={"agent": False})
+    blind["jvm"]["class_histogram"] = ALIVE
+    rows = {r["component"]: r for r in account(blind)["breakdown"]}
+    assert rows["zlib_histogram"]["bytes"] == ALIVE_BYTES and "ours.zlib" not in rows
+    assert rows["zlib_histogram"]["detail"] == "400 Deflater x 268,288 + 100 Inflater x 39,936 bytes (alive, ended or not)"
+    assert rows["remainder"]["bytes"] == 105 * MIB - ALIVE_BYTES  # the agent's 100 MiB are gone, the histogram's in
+    assert sum(r["bytes"] for r in rows.values()) == 840 * MIB
+
+    # The agent's figure (it knows which are ended) is counted; the histogram's is its detail.
+    both = _report()
+    both["jvm"]["class_histogram"] = ALIVE
+    rows = {r["component"]: r for r in account(both)["breakdown"]}
+    assert "zlib_histogram" not in rows and rows["ours.zlib"]["bytes"] == 100 * MIB
+    assert rows["ours.zlib"]["detail"] == ("400 held; class histogram: 106.2 MiB, 400 Deflater x 268,288 + 100 Inflater "
+                                           "x 39,936 bytes (alive, ended or not)")
+    assert rows["remainder"]["bytes"] == 5 * MIB
+
+
+def test_the_text_says_where_the_pools_came_from_and_that_the_histogram_ran_a_full_gc():
+    report = _report(ours={"agent": False})
+    report["jvm"].update(buffer_pools_via="management_agent", management_agent_started=True, class_histogram=ALIVE)
+    text = render_text({**report, **account(report)})
+    assert "direct buffer pool 100.0 MiB in 100 buffers (from the JDK's management agent, started for this)" in text
+    assert "BufferPoolMXBean via the JDK's management agent, started for this" in text
+    assert ("histogram:   a full GC ran for it; alive: 400 java.util.zip.Deflater, 100 java.util.zip.Inflater "
+            "(these classes by name, not their subclasses)") in text
+    zlib_line = next(line for line in text.splitlines() if "zlib objects alive (class histogram)" in line)
+    assert f" {ALIVE_BYTES / MIB:.1f}  estimate " in zlib_line
+    report["jvm"].update(buffer_pools_via="unclosed_agent", class_histogram=None)
+    text = render_text({**report, **account(report)})
+    assert "in 100 buffers (from unclosed's agent)" in text and "histogram:" not in text
 
 
 def test_hints_follow_the_evidence():

@@ -22,18 +22,25 @@ from .options import Duration, format_option, pid_argument
               help="Keep each sample in this database (table memory_samples); with an agent loaded, also split "
                    "its held bytes by family (one drain, kept as a run labelled explain).")
 @click.option("--attach", "attach_first", is_flag=True,
-              help="Load the unclosed agent first when none is loaded (it tracks objects created from now on).")
-def explain(pid, interval, count, fmt, db_path, attach_first):
+              help="Load the unclosed agent first when none is loaded (it counts the objects alive then, and "
+                   "tracks those created from then on).")
+@click.option("--histogram", is_flag=True,
+              help="Count the live Inflaters and Deflaters in the JVM's class histogram (GC.class_histogram), times "
+                   "their native estimate. It costs the JVM a full GC (each sample, with --watch).")
+def explain(pid, interval, count, fmt, db_path, attach_first, histogram):
     """Explain where the memory of JVM PID goes: one breakdown of its RSS that adds up.
 
     The OS view (RSS anon/file/shmem, the memory cgroup and the working set a container metric
-    shows), the JVM view through the JVM's own jcmd (heap, metaspace, code cache, thread stacks,
-    direct buffers, NMT categories when -XX:NativeMemoryTracking is on) and unclosed's view
-    (native bytes of tracked objects still held, when the agent is loaded). What nobody accounts
-    for is the remainder, with hints: glibc malloc arenas, page cache, NMT off.
+    shows), the JVM view through its diagnostic commands, as jcmd runs them (heap, metaspace, code
+    cache, thread stacks, NMT categories when -XX:NativeMemoryTracking is on), its direct and
+    mapped buffer pools (through unclosed's agent when it is loaded, else through the JDK's local
+    management agent, started when the JVM runs none: it stays until the JVM exits) and
+    unclosed's view (native bytes of tracked objects still held, when the agent is loaded). What
+    nobody accounts for is the remainder, with hints: glibc malloc arenas, page cache, NMT off.
 
     \b
     Examples: unclosed explain 12345
+              unclosed explain 12345 --histogram
               unclosed explain 12345 --attach --format json > memory.json
               unclosed explain 12345 --watch 10m --db memory.db    (Ctrl-C: what grew)
     """
@@ -42,7 +49,8 @@ def explain(pid, interval, count, fmt, db_path, attach_first):
     writer = EXPLAIN_WRITERS[fmt](sys.stdout, interval, count)
     with (Store(db_path) if db_path else nullcontext()) as store:
         if interval is None:
-            writer.write_report(explain_once(pid, attach=attach_first, store=store))
+            writer.write_report(explain_once(pid, attach=attach_first, histogram=histogram, store=store))
             return
-        samples = watch(pid, interval, count, attach=attach_first, store=store, on_sample=writer.write_sample)
+        samples = watch(pid, interval, count, attach=attach_first, histogram=histogram, store=store,
+                        on_sample=writer.write_sample)
         writer.write_growth(samples)

@@ -5,8 +5,11 @@ Three views of one process, put side by side:
 - the OS view: RSS (anon / file / shmem) from /proc (proc.py), and the memory cgroup's figures
   (usage, anon, file cache, inactive file, and the working set a container metric would show:
   cgroup.py);
-- the JVM view, read with the target's own `jcmd` (jcmd.py): heap, metaspace, code cache, thread
-  stacks, the direct buffer pool, and Native Memory Tracking's categories when NMT is on;
+- the JVM view, from diagnostic commands sent over its attach protocol, as jcmd sends them
+  (jcmd.py): heap, metaspace, code cache, thread stacks, Native Memory Tracking's categories when
+  NMT is on, and on request the live Inflaters and Deflaters of its class histogram; the direct
+  and mapped buffer pools, through the unclosed agent when loaded, else through the JDK's local
+  management agent (management.py);
 - our view: native bytes held by objects the unclosed agent tracks, per family.
 
 The breakdown (accounting.py) attributes the RSS to components without counting anything twice;

@@ -10,6 +10,10 @@ BIG_REMAINDER = 32 * MIB
 # Families of tracked objects whose memory a JVM figure already counts (not added again).
 FAMILY_INSIDE = {"direct": "direct_buffers"}
 
+# Native bytes of one Inflater and Deflater: the agent's estimates (docs/protocol.md, "What is
+# tracked, and the sizes"), for the live ones a class histogram counts.
+ZLIB_ESTIMATES = {"java.util.zip.Deflater": 268_288, "java.util.zip.Inflater": 39_936}
+
 OVERLAPS = [
     "Java heap, code cache and thread stacks are resident pages of their own mappings; the heap's "
     "committed size is larger when not all of it was touched (untouched pages cost nothing).",
@@ -21,6 +25,9 @@ OVERLAPS = [
     "zlib memory (Inflater/Deflater) is plain malloc, tracked by neither NMT nor any pool: our "
     "figure is added on top (an estimate per object); unclosed's 'direct' family is inside the "
     "direct buffer pool and is not added again.",
+    "with --histogram, the live Inflaters and Deflaters it counts (ended or not: an ended one holds no "
+    "native memory) stand for zlib memory when the agent gives no zlib figure; when it does, the "
+    "agent's is counted (it leaves out the ended ones) and the histogram's is in its detail.",
     "the remainder is malloc'd memory nobody tracks (JNI libraries, untracked zlib, freed memory "
     "malloc keeps) and the JVM's own native memory when NMT is off.",
     "cgroup figures cover every process in the cgroup, and count page cache (file) that is not "
@@ -106,7 +113,7 @@ def account(report: dict) -> dict:
             ", ".join(f"{name} {mib(v)}" for name, v in top) + (" (GC mappings as resident as the heap)" if gc_scaled else ""))
     if direct:
         add("direct_buffers", "direct buffers", direct["used"], "pool",
-            f"{direct['count']} buffers, capacity {mib(direct['capacity'])} (BufferPoolMXBean via the agent)")
+            f"{direct['count']} buffers, capacity {mib(direct['capacity'])} (BufferPoolMXBean via {pools_source(jvm)})")
     elif nmt:  # a category under 1 KB is left out of NMT's summary
         add("direct_buffers", f"direct buffers + Unsafe (NMT {unsafe_cat})",
             nmt["categories"].get(unsafe_cat, {}).get("malloc", 0),
@@ -114,19 +121,39 @@ def account(report: dict) -> dict:
     add("files", "mapped files: libraries, CDS, jars", regions["files"] + regions["special"], "resident",
         _mapped_detail(pools))
 
-    for family, figures in sorted((ours.get("families") or {}).items()):
+    families = ours.get("families") or {}
+    alive = jvm.get("class_histogram")
+    if alive and "zlib" not in families:
+        add("zlib_histogram", "zlib objects alive (class histogram)", sum(c["bytes"] for c in alive.values()),
+            "estimate", _alive_detail(alive))
+    for family, figures in sorted(families.items()):
         inside = FAMILY_INSIDE.get(family)
         if inside:
             continue  # shown in the notes of the component that holds it
         held_bytes = figures.get("bytes_held") or 0
         label = f"{family} objects held (unclosed)" if family != "unknown" else "objects held (unclosed)"
-        add(f"ours.{family}", label, held_bytes, "estimate", f"{figures.get('held', 0)} held")
+        detail = f"{figures.get('held', 0)} held"
+        if family == "zlib" and alive:
+            detail += f"; class histogram: {mib(sum(c['bytes'] for c in alive.values()))} MiB, {_alive_detail(alive)}"
+        add(f"ours.{family}", label, held_bytes, "estimate", detail)
 
     accounted = sum(r["bytes"] for r in rows)
     remainder = rss - accounted
     add("remainder", "remainder: nobody accounts for it", remainder, "", "")
     return {"rss": rss, "breakdown": rows, "remainder": remainder, "hints": hints(report, rows, remainder),
             "overlaps": OVERLAPS}
+
+
+def pools_source(jvm: dict) -> str:
+    """Where the buffer pools' figures came from, in words."""
+    if jvm.get("buffer_pools_via") == "unclosed_agent":
+        return "unclosed's agent"
+    return "the JDK's management agent" + (", started for this" if jvm.get("management_agent_started") else "")
+
+
+def _alive_detail(alive: dict) -> str:
+    return " + ".join(f"{c['instances']} {name.rsplit('.', 1)[-1]} x {c['bytes_each']:,}"
+                      for name, c in alive.items()) + " bytes (alive, ended or not)"
 
 
 def _mapped_detail(pools: dict) -> str:
@@ -178,11 +205,17 @@ def hints(report: dict, rows: list[dict], remainder: int) -> list[str]:
                    f"memory malloc keeps (try `jcmd {pid} System.trim_native_heap` on JDK 17.0.9+/21+: what it "
                    "gives back was free).")
     if not report["ours"].get("agent"):
-        out.append(f"no unclosed agent in JVM {pid}: native memory held by unclosed Inflaters, Deflaters and GZIP "
-                   f"streams is in the remainder; `unclosed attach {pid}` (or --attach) tracks them from now on.")
+        if report["jvm"].get("class_histogram"):
+            out.append(f"no unclosed agent in JVM {pid}: the class histogram counts the live Inflaters and Deflaters, "
+                       f"not who made them nor whether they were ended; `unclosed attach {pid}` (or --attach) "
+                       "tracks them from now on.")
+        else:
+            out.append(f"no unclosed agent in JVM {pid}: native memory held by unclosed Inflaters, Deflaters and GZIP "
+                       f"streams is in the remainder; --histogram counts the live ones (a full GC), `unclosed attach "
+                       f"{pid}` (or --attach) tracks them from now on.")
     if report["jvm"].get("buffer_pools") is None and not nmt_on:
-        out.append("the direct buffer pool is not known (no agent, NMT off): --attach reads it, and direct buffers "
-                   "are in the remainder meanwhile.")
+        out.append("the direct buffer pool is not known (see the notes) and NMT is off: direct buffers are in the "
+                   "remainder.")
     heap = report["jvm"].get("heap")
     if heap and heap["committed"] - heap.get("resident", 0) > 256 * MIB:
         out.append(f"the heap has {mib(heap['committed'])} MiB committed but only {mib(heap['resident'])} MiB "

@@ -1,20 +1,22 @@
 """Gathering one report on a running JVM (`unclosed explain`): the OS view (/proc, the memory
-cgroup), the JVM view (its jcmd; its buffer pools through the agent's channel) and our view (what
-the unclosed agent holds), then the breakdown that adds up (accounting.py). Over time: `watch`."""
+cgroup), the JVM view (diagnostic commands over its attach protocol; its buffer pools through the
+agent's channel, else through the JDK's management agent) and our view (what the unclosed agent
+holds), then the breakdown that adds up (accounting.py). Over time: `watch`."""
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..attach import agent_dir_of, attach_agent, check_target, process_alive
+from .. import hotspot
+from ..attach import DIR_PROPERTY, attach_agent, check_target, process_alive, seen_from_here
 from ..channel import AgentChannel
-from ..errors import UnclosedError
+from ..errors import AttachError, UnclosedError
 from ..units import KIB, MIB
-from .accounting import account, components
+from .accounting import ZLIB_ESTIMATES, account, components
 from .cgroup import read_cgroup
-from .jcmd import (find_jcmd, parse_codecache, parse_flags, parse_heap_info, parse_metaspace, parse_nmt,
-                   parse_properties, run_jcmd, target_java_home)
+from .jcmd import (parse_class_histogram, parse_codecache, parse_flags, parse_heap_info, parse_metaspace, parse_nmt,
+                   run_jcmd)
+from .management import read_buffer_pools
 from .proc import (allocator, classify_mappings, parse_maps, parse_smaps_rollup, parse_stack_limit, parse_status,
                    read_text, uptime_s)
 
@@ -22,48 +24,66 @@ FLAGS_KEPT = ("NativeMemoryTracking", "ThreadStackSize", "VMThreadStackSize", "C
               "MaxHeapSize", "MaxDirectMemorySize")
 
 
-def explain(pid: int, *, attach: bool = False, store=None, run_id: int | None = None, flags: dict | None = None) -> dict:
+def explain(pid: int, *, attach: bool = False, histogram: bool = False, store=None, run_id: int | None = None,
+            flags: dict | None = None) -> dict:
     """One report on JVM `pid`: the OS, JVM and unclosed views, the breakdown of its RSS that
     adds up (components + remainder = RSS), where it lives by mapping, hints and overlaps.
 
-    `attach` loads the unclosed agent first when none is loaded; `store` (a Store) lets the
+    `attach` loads the unclosed agent first when none is loaded; `histogram` counts the live
+    Inflaters and Deflaters in the JVM's class histogram (a full GC); `store` (a Store) lets the
     agent's held bytes be split by family (one drain, ingested into run `run_id`, or a new run).
     `flags` reuses VM.flags of an earlier sample."""
     pid = int(pid)
     check_target(pid)  # no such process, another user's, not a JVM: one clear error
-    attached_dir = None
-    if attach:  # first, so that everything below sees the JVM with its agent
-        attached_dir = str(attach_agent(pid))  # the loaded agent's, when there is one
+    attached_dir = attach_agent(pid) if attach else None  # first: everything below sees the agent
     notes: list[str] = []
     time_ms = int(time.time() * 1000)
-    jcmd, note = find_jcmd(pid)
-    if note:
-        notes.append(note)
+    try:
+        props = hotspot.properties(pid)
+        reachable = True
+    except AttachError as e:
+        # Each command would fail the same way (some only after a timeout): the JVM view is left out.
+        props, reachable = {}, False
+        notes.append(f"no JVM view, and whether an unclosed agent is loaded is unknown: {e}")
+    agent_dir = attached_dir or (seen_from_here(pid, props[DIR_PROPERTY]) if DIR_PROPERTY in props else None)
 
-    commands = {"props": ["VM.system_properties"], "heap": ["GC.heap_info"], "code": ["Compiler.codecache"],
-                "meta": ["VM.metaspace"]}
+    zlib_alive = None
+    if histogram and reachable:
+        # First: the full GC it runs changes the heap, and the figures below see the JVM after it.
+        ok, text = run_jcmd(pid, "GC.class_histogram")
+        if ok:
+            zlib_alive = zlib_in_histogram(parse_class_histogram(text))
+        else:
+            notes.append(text)
+    pools, pools_via, management_started = None, None, False
+    if agent_dir is None and reachable:
+        # Before the JVM's figures: a management agent started here costs the JVM memory, which they then include.
+        try:
+            pools, management_started = read_buffer_pools(pid)
+            pools_via = "management_agent"
+        except UnclosedError as e:
+            notes.append(f"buffer pools not read through the JDK's management agent: {e}")
+
+    commands = {"heap": "GC.heap_info", "code": "Compiler.codecache", "meta": "VM.metaspace"}
     if flags is None:
-        commands["flags"] = ["VM.flags", "-all"]
+        commands["flags"] = "VM.flags -all"
     outputs: dict[str, str] = {}
-    if jcmd:
-        with ThreadPoolExecutor(max_workers=3) as pool:
-            futures = {key: pool.submit(run_jcmd, jcmd, pid, *cmd) for key, cmd in commands.items()}
-            for key, future in futures.items():
-                ok, text = future.result()
-                if ok:
-                    outputs[key] = text
-                else:
-                    notes.append(text)
+    for key, command in commands.items() if reachable else ():
+        ok, text = run_jcmd(pid, command)
+        if ok:
+            outputs[key] = text
+        else:
+            notes.append(text)
     flags = flags if flags is not None else parse_flags(outputs.get("flags", ""))
     nmt_mode = flags.get("NativeMemoryTracking", "off")
     nmt = None
-    if jcmd and nmt_mode not in ("off", ""):
-        ok, text = run_jcmd(jcmd, pid, "VM.native_memory", "summary")
+    if reachable and nmt_mode not in ("off", ""):
+        ok, text = run_jcmd(pid, "VM.native_memory summary")
         nmt = parse_nmt(text) if ok else None
         if not ok:
             notes.append(text)
 
-    # The OS view, read right after jcmd so that the JVM's figures and the pages match.
+    # The OS view, read right after the JVM's so that its figures and the pages match.
     status = parse_status(read_text(f"/proc/{pid}/status") or "")
     rollup = parse_smaps_rollup(read_text(f"/proc/{pid}/smaps_rollup") or "")
     smaps_text = read_text(f"/proc/{pid}/smaps")
@@ -72,7 +92,6 @@ def explain(pid: int, *, attach: bool = False, store=None, run_id: int | None = 
     mappings = parse_maps(smaps_text)
     stack_limit = parse_stack_limit(read_text(f"/proc/{pid}/limits") or "")
 
-    props = parse_properties(outputs.get("props", ""))
     heap = parse_heap_info(outputs.get("heap", ""))
     code = parse_codecache(outputs.get("code", ""))
     meta = parse_metaspace(outputs.get("meta", "")) or parse_metaspace(outputs.get("heap", ""))
@@ -86,14 +105,11 @@ def explain(pid: int, *, attach: bool = False, store=None, run_id: int | None = 
             stack_sizes.add(int(value) * KIB)
     regions = classify_mappings(mappings, heap.get("ranges", ()), code.get("ranges", ()), stack_sizes)
 
-    agent_dir = props.get("unclosed.dir") or attached_dir
-    if "props" not in outputs and agent_dir is None:  # jcmd failed: ask through the Attach API instead
-        try:
-            found = agent_dir_of(pid)
-            agent_dir = None if found is None else str(found)
-        except UnclosedError as e:
-            notes.append(f"cannot tell whether an unclosed agent is loaded: {e}")
     ours = our_view(pid, agent_dir, store=store, run_id=run_id)
+    if ours["agent"]:
+        pools, pools_via = ours.pop("buffer_pools"), "unclosed_agent"
+        if pools is None:
+            notes.append("the unclosed agent did not give the buffer pools")
 
     threads = status.get("Threads")
     stack_size = int(flags["ThreadStackSize"]) * KIB if flags.get("ThreadStackSize", "").isdigit() else None
@@ -103,8 +119,8 @@ def explain(pid: int, *, attach: bool = False, store=None, run_id: int | None = 
         "pid": pid,
         "time_ms": time_ms,
         "uptime_s": uptime_s(pid),
-        "java": {"home": str(target_java_home(pid) or ""), "version": props.get("java.runtime.version") or props.get("java.version"),
-                 "vm": props.get("java.vm.name"), "feature": feature, "jcmd": jcmd},
+        "java": {"home": props.get("java.home"), "version": props.get("java.runtime.version") or props.get("java.version"),
+                 "vm": props.get("java.vm.name"), "feature": feature},
         "os": {
             "rss": status.get("VmRSS"), "rss_anon": status.get("RssAnon"), "rss_file": status.get("RssFile"),
             "rss_shmem": status.get("RssShmem"), "swap": status.get("VmSwap"), "pss": rollup.get("Pss"),
@@ -120,13 +136,16 @@ def explain(pid: int, *, attach: bool = False, store=None, run_id: int | None = 
             "threads": {"count": threads, "stack_size": stack_size,
                         "reserved": threads * stack_size if threads and stack_size else None,
                         "resident": regions["regions"]["thread_stacks"], "stacks_found": regions["stacks"]},
-            "buffer_pools": ours.get("buffer_pools"),
+            "buffer_pools": pools,
+            "buffer_pools_via": pools_via if pools else None,
+            "management_agent_started": management_started,
             "max_direct_memory": _int(flags.get("MaxDirectMemorySize")),
             "nmt_mode": nmt_mode,
             "nmt": nmt,
+            "class_histogram": zlib_alive,
             "flags": {k: flags[k] for k in FLAGS_KEPT if k in flags},
         },
-        "ours": {k: v for k, v in ours.items() if k != "buffer_pools"},
+        "ours": ours,
         "regions": regions["regions"],
         "arenas": regions["arenas"],
         "allocator": allocator(pid, mappings),
@@ -136,15 +155,23 @@ def explain(pid: int, *, attach: bool = False, store=None, run_id: int | None = 
     return report
 
 
+def zlib_in_histogram(histogram: dict[str, int]) -> dict:
+    """The Inflaters and Deflaters of a class histogram, times the per-object estimate:
+    {class name: {"instances", "bytes_each", "bytes"}}. Those classes by name, not subclasses:
+    a histogram lists each class under its own name."""
+    return {name: {"instances": histogram.get(name, 0), "bytes_each": each, "bytes": histogram.get(name, 0) * each}
+            for name, each in ZLIB_ESTIMATES.items()}
+
+
 def _int(text) -> int | None:
     return int(text) if isinstance(text, str) and text.isdigit() else None
 
 
-def our_view(pid: int, agent_dir: str | None, store=None, run_id: int | None = None) -> dict:
+def our_view(pid: int, agent_dir: Path | None, store=None, run_id: int | None = None) -> dict:
     """What the unclosed agent in JVM `pid` holds, per family. With a store, one drain is taken
     into run `run_id` (a new run labelled `explain` when None) to split the held bytes by family;
     without, the agent's status gives the total (drains consume events a `record` would miss)."""
-    view = {"agent": False, "agent_dir": agent_dir}
+    view = {"agent": False, "agent_dir": None if agent_dir is None else str(agent_dir)}
     if agent_dir is None:
         return view
     channel = AgentChannel.connect(agent_dir, pid)
@@ -158,7 +185,7 @@ def our_view(pid: int, agent_dir: str | None, store=None, run_id: int | None = N
             # first time): the sites behind our figures.
             run_id = run_id or store.begin_run(status, pid, "explain")
             name = f"explain-{os.getpid()}.tsv"
-            drain_file = Path(agent_dir) / name
+            drain_file = agent_dir / name
             known = store.known(run_id)
             try:
                 channel.drain(name, known["sites"], known["threads"], known["tests"], 0)
@@ -174,8 +201,8 @@ def our_view(pid: int, agent_dir: str | None, store=None, run_id: int | None = N
 
 # -- over time -------------------------------------------------------------------------------------
 
-def watch(pid: int, interval: float, count: int | None, *, attach: bool = False, store=None,
-          on_sample=None) -> list[dict]:
+def watch(pid: int, interval: float, count: int | None, *, attach: bool = False, histogram: bool = False,
+          store=None, on_sample=None) -> list[dict]:
     """Samples `explain(pid)` every `interval` seconds, `count` times (None: until Ctrl-C or the
     JVM exits); `on_sample(report, previous)` is called as each comes; with a store, each
     sample's components go into memory_samples. Returns the samples."""
@@ -190,7 +217,8 @@ def watch(pid: int, interval: float, count: int | None, *, attach: bool = False,
                 while time.monotonic() < until:
                     time.sleep(min(0.2, until - time.monotonic()))
             try:
-                report = explain(pid, attach=attach and not samples, store=store, run_id=run_id, flags=flags)
+                report = explain(pid, attach=attach and not samples, histogram=histogram, store=store, run_id=run_id,
+                                 flags=flags)
             except UnclosedError:
                 if samples and not process_alive(pid):
                     break  # the JVM exited: what was sampled is the answer
@@ -211,9 +239,9 @@ def watch(pid: int, interval: float, count: int | None, *, attach: bool = False,
     return samples
 
 
-def explain_once(pid: int, *, attach: bool = False, store=None) -> dict:
+def explain_once(pid: int, *, attach: bool = False, histogram: bool = False, store=None) -> dict:
     """One report; with a store, its components go into memory_samples too."""
-    report = explain(pid, attach=attach, store=store)
+    report = explain(pid, attach=attach, histogram=histogram, store=store)
     if store is not None:
         run_id = report["ours"].get("run_id")
         store.add_memory_samples(pid, report["time_ms"], components(report), run_id)

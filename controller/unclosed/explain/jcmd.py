@@ -1,60 +1,28 @@
-"""The target JVM's own view, through its own `jcmd`: finding and running it, and parsing
-what GC.heap_info, Compiler.codecache, VM.metaspace, VM.flags, VM.native_memory and
-VM.system_properties print (JDK 17 to 25; tested on sample files)."""
+"""The target JVM's own view, through diagnostic commands (what `jcmd` runs) sent over its attach
+protocol (hotspot.py: no JVM started here, and JVMs in containers are reached by their host pid),
+and parsing what GC.heap_info, Compiler.codecache, VM.metaspace, VM.flags, VM.native_memory and
+GC.class_histogram print (JDK 17 to 25; tested on sample files)."""
 
-import os
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
+from .. import hotspot
+from ..errors import AttachError
 from ..units import KIB, parse_size
 
 JCMD_TIMEOUT_S = 30
 
 
-def target_java_home(pid: int) -> Path | None:
-    """The JDK the process runs, from /proc/PID/exe (…/bin/java)."""
+def run_jcmd(pid: int, command: str) -> tuple[bool, str]:
+    """(True, output) of diagnostic command `command` ("VM.flags -all") in JVM `pid`, else
+    (False, one line saying which command failed and why)."""
     try:
-        exe = Path(os.readlink(f"/proc/{pid}/exe").removesuffix(" (deleted)"))
-    except OSError:
-        return None
-    return exe.parent.parent if exe.parent.name == "bin" else None
-
-
-def find_jcmd(pid: int) -> tuple[str | None, str | None]:
-    """(jcmd, note): the target JDK's own jcmd, else one from JAVA_HOME or PATH (noted)."""
-    home = target_java_home(pid)
-    if home is not None:
-        for candidate in (home / "bin" / "jcmd", home.parent / "bin" / "jcmd"):  # a JDK 8 jre/ inside
-            if os.access(candidate, os.X_OK):
-                return str(candidate), None
-    fallback = [Path(os.environ["JAVA_HOME"]) / "bin" / "jcmd"] if os.environ.get("JAVA_HOME") else []
-    fallback += [Path(p) for p in [shutil.which("jcmd")] if p]
-    for candidate in fallback:
-        if os.access(candidate, os.X_OK):
-            return str(candidate), f"the JVM's own JDK ({home}) has no jcmd: used {candidate}"
-    return None, f"no jcmd: the JVM runs {home} (a JRE?) and none is on PATH or in JAVA_HOME"
-
-
-def run_jcmd(jcmd: str, pid: int, *command: str) -> tuple[bool, str]:
-    """(ok, output without the leading `PID:` line)."""
-    env = dict(os.environ)
-    env.pop("JAVA_TOOL_OPTIONS", None)  # would be applied to jcmd's own JVM
-    try:
-        done = subprocess.run([jcmd, str(pid), *command], capture_output=True, text=True,
-                              timeout=JCMD_TIMEOUT_S, env=env)
-    except subprocess.TimeoutExpired:
-        return False, f"jcmd {' '.join(command)} did not answer within {JCMD_TIMEOUT_S} s"
-    except OSError as e:
-        return False, f"cannot run {jcmd}: {e.strerror}"
-    out = done.stdout
-    if out.startswith(f"{pid}:"):
-        out = out.split("\n", 1)[1] if "\n" in out else ""
-    if done.returncode != 0 or re.search(r"^\S*(Exception|Error):", out, re.M):
-        lines = (out.strip() or done.stderr.strip() or f"exit code {done.returncode}").splitlines()
-        return False, f"jcmd {' '.join(command)} failed: {lines[0][:200]}"
-    return True, out
+        return True, hotspot.jcmd(pid, command, timeout=JCMD_TIMEOUT_S)
+    except hotspot.CommandFailed as e:
+        # The JVM's own message (an exception it printed) says more than the status does.
+        reason = next((line.strip() for line in e.output.splitlines() if line.strip()), str(e))
+    except AttachError as e:
+        reason = str(e)
+    return False, f"jcmd {command} failed: {reason[:200]}"
 
 
 # -- what jcmd prints ------------------------------------------------------------------------------
@@ -212,18 +180,8 @@ def parse_nmt(text: str) -> dict | None:
     }
 
 
-def parse_properties(text: str) -> dict:
-    """`jcmd PID VM.system_properties` (java.util.Properties text, escapes undone)."""
-    props = {}
-    for line in text.splitlines():
-        if not line or line[0] in "#!" or "=" not in line:
-            continue
-        key, value = re.split(r"(?<!\\)=", line, maxsplit=1) if re.search(r"(?<!\\)=", line) else (line, "")
-        props[_unescape(key)] = _unescape(value)
-    return props
-
-
-def _unescape(s: str) -> str:
-    return re.sub(r"\\u([0-9a-fA-F]{4})|\\(.)",
-                  lambda m: chr(int(m[1], 16)) if m[1] else {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}.get(m[2], m[2]),
-                  s)
+def parse_class_histogram(text: str) -> dict[str, int]:
+    """`jcmd PID GC.class_histogram`: {class name: live instances}; JDK 9+ print the module
+    after the name, JDK 8 does not."""
+    return {name: int(count)
+            for count, name in re.findall(r"^\s*\d+:\s+(\d+)\s+\d+\s+(\S+)", text, re.M)}

@@ -3,7 +3,7 @@ the end, what grew."""
 
 import json
 
-from ..explain.accounting import components, growth
+from ..explain.accounting import components, growth, pools_source
 from ..explain.proc import REGIONS
 from ..units import MIB, duration, mib, mib_change
 
@@ -26,8 +26,14 @@ def render_text(report: dict) -> str:
     pools = jvm.get("buffer_pools")
     direct = pools.get("direct") if pools else None
     lines.append(f"  JVM view:    NMT {nmt}; direct buffer pool "
-                 + (f"{mib(direct['used'])} MiB in {direct['count']} buffers" if direct else "unknown")
+                 + (f"{mib(direct['used'])} MiB in {direct['count']} buffers (from {pools_source(jvm)})" if direct
+                    else "unknown")
                  + (f", MaxDirectMemorySize {mib(jvm['max_direct_memory'])} MiB" if jvm.get("max_direct_memory") else ""))
+    alive = jvm.get("class_histogram")
+    if alive:
+        lines.append("  histogram:   a full GC ran for it; alive: "
+                     + ", ".join(f"{c['instances']} {name}" for name, c in alive.items())
+                     + " (these classes by name, not their subclasses)")
     ours = report["ours"]
     if ours.get("agent"):
         families = {f: v for f, v in (ours.get("families") or {}).items() if v.get("held") or v.get("bytes_held")}
