@@ -5,6 +5,7 @@ the JVM exited normally (docs/protocol.md). Imported into a Store as one run per
 import re
 from pathlib import Path
 
+from .drainfile import read_drain
 from .errors import UnclosedError
 from .store import Store
 
@@ -24,19 +25,37 @@ def jvm_series(folder) -> dict[tuple[int, str], list[Path]]:
     return {jvm: [path for _, path in sorted(files)] for jvm, files in sorted(series.items())}
 
 
-def import_data_folder(store: Store, folder, label: str | None = None) -> list[dict]:
-    """Adds one run per JVM that wrote into `folder`; returns, per JVM, {run_id, pid,
-    main_class, exited}: `exited` is False for a JVM killed hard or still running, whose run
-    holds what it wrote before and is marked incomplete."""
-    imported = []
-    for (pid, session), files in jvm_series(folder).items():
-        run_id = store.begin_run({"session": session}, pid, label)  # the files' J records say the rest
+def checked_series(folder) -> dict[tuple[int, str], list[Path]]:
+    """jvm_series, every file of it read and checked first (StoreError naming the file and line)."""
+    series = jvm_series(folder)
+    for files in series.values():
         for path in files:
-            store.ingest_drain(run_id, path, time_ms=int(path.stat().st_mtime * 1000))
+            read_drain(path)
+    return series
+
+
+def import_data_folder(store: Store, folder, label: str | None = None) -> list[dict]:
+    """Adds one run per JVM that wrote into `folder`, all of one batch (what `report` shows by
+    default). Every file is read and checked before anything is stored: a file cut short or
+    garbled is an error and nothing is imported. A JVM imported before (a later copy of the same
+    folder: same agent session) gets what is new in its earlier run. Returns, per JVM, {run_id,
+    pid, main_class, exited, files, stored, earlier}: `exited` is False for a JVM killed hard,
+    detached or still running, whose run holds what it wrote before and is marked incomplete."""
+    series = checked_series(folder)
+    earlier = {run["session"]: run for run in store.runs() if run["session"]}
+    imported = []
+    for (pid, session), files in series.items():
+        before = earlier.get(session)
+        batch = imported[0]["run_id"] if imported else None
+        # The files' J records say the rest of the run's facts.
+        run_id = before["id"] if before else store.begin_run({"session": session}, pid, label, batch=batch)
+        stored = sum(store.ingest_drain(run_id, path, time_ms=int(path.stat().st_mtime * 1000))["stored"]
+                     for path in files)
         run = store.run(run_id)
         # exit_ms (from a Z record) says the JVM itself ended normally, which `complete` alone
         # does not (a recording can complete while its JVM lives on).
         exited = run["exit_ms"] is not None
         store.end_run(run_id, "complete" if exited else "incomplete")
-        imported.append({"run_id": run_id, "pid": pid, "main_class": run["main_class"], "exited": exited})
+        imported.append({"run_id": run_id, "pid": pid, "main_class": run["main_class"], "exited": exited,
+                         "files": len(files), "stored": stored, "earlier": before is not None})
     return imported

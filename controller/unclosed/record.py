@@ -40,34 +40,51 @@ def record(pid: int, db_path: Path, duration: float | None = None, interval: flo
     agent_dir = attach_agent(pid, agent_options)
     channel = AgentChannel.connect(agent_dir, pid)
     run_id = None
-    try:
-        with Store(db_path) as store:
-            for recovered in recover(store):
-                if progress:
-                    progress.write(f"{recovered}\n")
-            run_id = store.begin_run(channel.status(), pid, label, recorder=this_process(), agent_dir=str(agent_dir))
-            result = _drain_until_done(pid, store, run_id, channel, agent_dir, duration, interval, stop,
-                                       Progress(progress, pid) if progress else None)
-            store.end_run(run_id, result["status"])
-            return {"run_id": run_id, **result}
-    except BaseException:
-        if run_id is not None:
+    with _held_open(agent_dir) as folder:
+        try:
             with Store(db_path) as store:
-                store.end_run(run_id, "incomplete")
-        raise
+                for recovered in recover(store):
+                    if progress:
+                        progress.write(f"{recovered}\n")
+                run_id = store.begin_run(channel.status(), pid, label, recorder=this_process(), agent_dir=str(agent_dir))
+                result = _drain_until_done(pid, store, run_id, channel, folder, duration, interval, stop,
+                                           Progress(progress, pid) if progress else None)
+                if result["jvm_gone"]:
+                    remove_agent_folder(agent_dir)
+                store.end_run(run_id, result["status"])
+                return {"run_id": run_id, **result}
+        except BaseException:
+            if run_id is not None:
+                with Store(db_path) as store:
+                    store.end_run(run_id, "incomplete")
+            raise
+        finally:
+            channel.close()
+
+
+@contextmanager
+def _held_open(agent_dir: Path):
+    """The agent's folder, reached through a descriptor held open while recording: a JVM in a
+    container keeps it in its own /tmp, which goes with its mount namespace when it exits,
+    while the agent's exit data, written just before, is still to be read."""
+    fd = os.open(agent_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield Path(f"/proc/self/fd/{fd}")
     finally:
-        channel.close()
+        os.close(fd)
 
 
 def _drain_until_done(pid: int, store: Store, run_id: int, channel: AgentChannel, agent_dir: Path,
                       duration: float | None, interval: float, stop: threading.Event, display) -> dict:
+    """Drains until done; `jvm_gone` in the result: the JVM exited (its agent's folder is then
+    the recorder's to remove)."""
     # The agent writes the file in its own folder (where the JVM's user may write), under a
     # name of this recorder's: two recordings of one JVM never share one.
     name = drain_file_name(os.getpid())
     channel.begin_reading(int(interval * 1000))
     started = time.monotonic()
     deadline = None if duration is None else started + duration
-    summary, drains = {}, 0
+    summary, drains, jvm_gone = {}, 0, False
     while True:
         last = _wait(min(started + (drains + 1) * interval, deadline or float("inf")), stop, pid)
         last = last or (deadline is not None and time.monotonic() >= deadline)
@@ -78,6 +95,7 @@ def _drain_until_done(pid: int, store: Store, run_id: int, channel: AgentChannel
         except UnclosedError:
             if process_alive(pid) and not _exiting(pid):
                 raise
+            jvm_gone = True
             exited = _take_exit_data(store, run_id, agent_dir, name)
             summary = exited or summary
             status = "complete" if exited else "incomplete"  # killed: what came before is all there is
@@ -94,7 +112,7 @@ def _drain_until_done(pid: int, store: Store, run_id: int, channel: AgentChannel
             break
     if display:
         display.finish()
-    return {"status": status, "drains": drains, **summary}
+    return {"status": status, "drains": drains, **summary, "jvm_gone": jvm_gone}
 
 
 def _exiting(pid: int) -> bool:
@@ -109,13 +127,12 @@ def _exiting(pid: int) -> bool:
 
 def _take_exit_data(store: Store, run_id: int, agent_dir: Path, drain_name: str) -> dict | None:
     """The data the agent left as its JVM exited: the drain it wrote as the channel went quiet,
-    if any, and its exit data (everything since), each taken in once; the agent's folder is
-    then removed. The exit data's summary, or None when there is none (the JVM was killed)."""
+    if any, and its exit data (everything since), each taken in once. The exit data's summary,
+    or None when there is none (the JVM was killed)."""
     summary = None
     for name in (drain_name, EXIT_FILE):
         if (agent_dir / name).is_file():
             summary = store.ingest_drain(run_id, agent_dir / name)
-    remove_agent_folder(agent_dir)
     return summary if summary and summary["exited"] else None
 
 

@@ -74,16 +74,20 @@ class Store:
     # -- runs -------------------------------------------------------------------------------
 
     def begin_run(self, info: dict, pid: int, label: str | None = None, recorder: dict | None = None,
-                  agent_dir: str | None = None) -> int:
+                  agent_dir: str | None = None, batch: int | None = None) -> int:
         """Adds a run in state `recording`; `info` is the agent's status (or any run facts).
         `recorder` ({pid, started}: this process, its start time in clock ticks) lets a later
-        recording tell that this one died; `agent_dir` is where its agent leaves files."""
+        recording tell that this one died; `agent_dir` is where its agent leaves files. `batch`
+        is the first run of the batch it belongs to (the JVMs of one data folder imported, or of
+        one `unclosed run`); by default the run is a batch of its own."""
         facts = {key: info.get(key) for key in RUN_FACTS}
         row = dict(facts, pid=pid, jvm_pid=_int_or_none(info.get("pid")), host=socket.gethostname(), label=label,
                    started_ms=now_ms(), status="recording", drains=0, agent_dir=agent_dir,
                    recorder_pid=(recorder or {}).get("pid"), recorder_started=(recorder or {}).get("started"))
         with self.conn:
-            return self.db["runs"].insert(row).last_pk
+            run_id = self.db["runs"].insert(row).last_pk
+            self.conn.execute("UPDATE runs SET batch = ? WHERE id = ?", [batch or run_id, run_id])
+            return run_id
 
     def end_run(self, run_id: int, status: str) -> None:
         if status not in ("complete", "incomplete"):
@@ -116,6 +120,11 @@ class Store:
             if not rows:
                 raise StoreError(f"{self.path} has no run {run_id}")
         return rows[0]
+
+    def latest_batch(self) -> list[dict]:
+        """The runs of the latest batch (the latest run's), oldest first."""
+        latest = self.run()
+        return list(self.db.query("SELECT * FROM runs WHERE batch = ? ORDER BY id", [latest["batch"]]))
 
     def run_by_selector(self, selector: str | None) -> dict:
         """The run a selector names: None (the latest), an id (`3`; when no run has it, the
@@ -509,11 +518,13 @@ def _create_schema(db: sqlite_utils.Database) -> None:
     # container). recorder_pid/recorder_started: the `record` process, so that a later one can
     # tell it died; agent_dir: where its agent leaves files. exit_ms: when the JVM itself ended
     # normally (its last data has a Z record). sample: the agent tracked 1 object in this many.
+    # batch: the first run of the runs recorded together (a data folder imported, `unclosed run`).
     db["runs"].create({
         "id": int, "pid": int, "jvm_pid": int, "host": str, "label": str, "mode": str, "session": str,
         "java_version": str, "java_vendor": str, "java_home": str, "main_class": str, "agent_version": str,
         "tracking_since_ms": int, "sample": int, "started_ms": int, "ended_ms": int, "exit_ms": int, "status": str,
         "last_drain_ms": int, "drains": int, "recorder_pid": int, "recorder_started": int, "agent_dir": str,
+        "batch": int,
     }, pk="id", not_null={"status", "drains"})
     # Each drain of an agent session stored once (a file found again after a crash is not).
     db["drains"].create({"run_id": int, "session": str, "seq": int, "time_ms": int}, pk=("run_id", "session", "seq"),

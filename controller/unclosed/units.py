@@ -1,4 +1,4 @@
-"""Sizes and durations, as the controller reads and prints them."""
+"""Sizes, durations and terminal-safe text, as the controller reads and prints them."""
 
 import re
 import time
@@ -11,6 +11,20 @@ GIB = 1024 * MIB
 _SIZE_UNITS = {"": 1, "b": 1, "bytes": 1, "k": KIB, "kb": KIB, "m": MIB, "mb": MIB, "g": GIB, "gb": GIB,
                "t": 1024 * GIB, "tb": 1024 * GIB}
 _DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text safe to print on one line of a terminal: C0/C1 control characters and DEL, tab and newline
+    included, become `\\xNN` (class metadata from the JVM may hold ESC or NUL)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+
+
+def plural(n: int, noun: str) -> str:
+    """`1 site`, `3 sites`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def human_bytes(n: int) -> str:

@@ -24,12 +24,14 @@ DRAWS_TIMELINES = {"html"}
 
 
 def write_report(store: Store, out, format: str = "text", run_id: int | None = None, kinds=None,
-                 families=None, include_clean: bool = False, value: str = "bytes") -> list[dict]:
-    """Writes the report of one run (default: the latest) to the text stream `out`; returns the
-    sites it lists. `value` is what `collapsed` counts (collapsed.VALUES: bytes, leaked, ...)."""
+                 families=None, include_clean: bool = False, value: str = "bytes", by: str = "finding") -> list[dict]:
+    """Writes the report of one run (default: every run of the latest batch) to the text stream
+    `out`; returns the sites it lists. `value` is what `collapsed` counts (collapsed.VALUES:
+    bytes, leaked, ...); `by` what text and HTML list, findings or sites."""
     if format not in REPORT_WRITERS:
         *first, last = REPORT_WRITERS
         raise UnclosedError(f"unknown report format {format!r} ({', '.join(first)} or {last})")
-    found = read_report(store, run_id, kinds, families, include_clean, value, timeline=format in DRAWS_TIMELINES)
+    found = read_report(store, run_id, kinds, families, include_clean, value, timeline=format in DRAWS_TIMELINES,
+                        by=by)
     REPORT_WRITERS[format](found, out)
     return found.sites

@@ -1,12 +1,14 @@
-"""The inventory at attach (issue 17), agent side, on JDK 11, 17, 21 and 25: what a JVM held
-before the agent came (zlib objects, direct buffers, Akka or Pekko streams) is counted exactly,
-under the sites of role `p` of the agent's drain files, and watched from then on.
+"""The inventory at attach (issue 17) on JDK 11, 17, 21 and 25: what a JVM held before the agent
+came (zlib objects, direct buffers, Akka or Pekko streams) is counted exactly, reported apart as
+what existed before tracking (`preexisting` in JSON, a line per kind in text), and watched from
+then on.
 
-The controller does not read drain format 2 yet: the agent is loaded with its own launcher
-(`java -jar unclosed-agent.jar PID data=DIR`), which writes drain files into DIR every 2 s, and
-the files are read here."""
+The agent is loaded with its own launcher (`java -jar unclosed-agent.jar PID data=DIR`), which
+writes drain files into DIR every 2 s; `unclosed import` takes them in (again and again: each
+import adds what is new to the same run) and `unclosed report` reads them."""
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 
 from helpers.jvm import PROGRAMS, RunningJvm, env_without_java_options, find_jdks, java_feature
 from helpers.maven import maven_jars
+from helpers.recording import cli
 from unclosed import agent_jar
 
 PROGRAM = "PreexistingWorkload"
@@ -59,41 +62,31 @@ def program(request, tmp_path_factory):
     return package, folder / "classes", jars
 
 
-def preexisting(data: Path) -> dict:
-    """(kind, detail) -> (opened, released, leaked, held, bytes_held) of each site of role p,
-    from the drain files in `data`: a site's S record is in the file that first had it, its
-    totals (C) in every file; the newest is taken."""
-    files = sorted(data.glob("unclosed-*.tsv"))
-    sites, totals = {}, {}
-    for index, file in enumerate(files):
-        for line in file.read_text().splitlines():
-            record = line.split("\t")
-            if record[0] == "S" and record[2] == "p":
-                sites[record[1]] = (record[3], record[6])
-            elif record[0] == "C" and index == len(files) - 1:
-                totals[record[1]] = tuple(int(n) for n in record[2:7])
-    return {site: totals[site_id] for site_id, site in sites.items() if site_id in totals}
+def imported_report(data: Path, db: Path) -> dict:
+    """The JSON report of the run the drain files in `data` make, imported into `db` so far."""
+    cli("import", data, "--db", db)
+    return json.loads(cli("report", db, "--format", "json"))
 
 
-def newest(data: Path, record: str) -> list[list[str]]:
-    """The fields of every `record` record of the newest drain file."""
-    lines = sorted(data.glob("unclosed-*.tsv"))[-1].read_text().splitlines()
-    return [line.split("\t")[1:] for line in lines if line.split("\t")[0] == record]
+def preexisting(report: dict) -> dict:
+    """(kind, detail) -> (count, released, leaked, held, bytes) of what existed before tracking."""
+    return {(e["kind"], e["detail"] or ""): (e["count"], e["released"], e["leaked"], e["held"], e["bytes"])
+            for e in report["preexisting"]}
 
 
-def settle(data: Path, done, timeout: float = 30) -> dict:
-    """The sites of role p once `done(sites)` holds (the agent drains every 2 s), or as they are at the timeout."""
+def settle(data: Path, db: Path, done, timeout: float = 30) -> dict:
+    """The report once `done(preexisting(report))` holds (the agent drains every 2 s), or as it is at the timeout."""
     deadline = time.monotonic() + timeout
     while True:
-        found = preexisting(data) if any(data.glob("unclosed-*.tsv")) else {}
-        if done(found) or time.monotonic() > deadline:
-            return found
+        report = imported_report(data, db) if any(data.glob("unclosed-*.tsv")) else {"preexisting": []}
+        if done(preexisting(report)) or time.monotonic() > deadline:
+            return report
         time.sleep(0.5)
 
 
 def test_what_a_jvm_held_before_the_attach_is_counted_and_watched(runtime, program, tmp_path):
     package, classes, jars = program
-    data = tmp_path / "data"
+    data, db = tmp_path / "data", tmp_path / "inventory.db"
     jvm = RunningJvm(runtime, classes, PROGRAM, classpath=jars, env=env_without_java_options())
     try:
         jvm.expect("ready", timeout=60)
@@ -108,15 +101,22 @@ def test_what_a_jvm_held_before_the_attach_is_counted_and_watched(runtime, progr
             ("java.nio.DirectByteBuffer", ""): (16, 0, 0, 16, 16 * 4 * 1024 * 1024),
             (f"{package}stream.Source.actorRef", STAGES): (5, 0, 0, 5, 0),
         }
-        assert settle(data, lambda sites: len(sites) == len(held)) == held
+        report = settle(data, db, lambda found: len(found) == len(held))
+        assert preexisting(report) == held
         # The JVM's own: the Inflaters pooled by the open jar files (the class path) are left
         # out, and said so; nothing was hidden from the agent.
-        counters = dict(newest(data, "N"))
-        assert int(counters["preexisting_excluded_zip_pool"]) > 0
-        assert newest(data, "I") == []
+        (run,) = report["runs"]
+        assert run["counters"]["preexisting_excluded_zip_pool"] > 0 and run["notes"] == []
+        text = cli("report", db).splitlines()
+        assert "existed before tracking: 100 java.util.zip.Deflater (~25.6 MiB), no creation stacks" in text
+        assert f"existed before tracking: 5 {package}stream.Source.actorRef ({STAGES}), no creation stacks" in text
+        assert (f"existed before tracking, not counted: {run['counters']['preexisting_excluded_zip_pool']:,} Inflaters "
+                "that ZipFile pools for open jar and zip files (it ends them itself)") in text
 
         jvm.send("end-deflaters 40")
         held[deflaters] = (100, 40, 0, 60, 60 * DEFLATER_BYTES)
-        assert settle(data, lambda sites: sites.get(deflaters, (0, 0))[1] == 40) == held
+        assert preexisting(settle(data, db, lambda found: found.get(deflaters, (0, 0))[1] == 40)) == held
+        assert ("existed before tracking: 100 java.util.zip.Deflater, no creation stacks: 60 still held at the end "
+                "(~15.4 MiB), 40 released") in cli("report", db).splitlines()
     finally:
         jvm.kill()

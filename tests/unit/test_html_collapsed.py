@@ -10,6 +10,7 @@ import pytest
 from helpers.chromium import Page
 from helpers.cli import run_cli
 from unit.test_diff import CALLERS, GZ, INFLATER, DEFLATER, record, site, stack
+from unit.test_report import fill_build
 from unclosed import Store, write_report
 from unclosed.renderers.html import flame_graph
 
@@ -115,4 +116,33 @@ def test_a_page_lists_the_worst_sites_and_counts_the_rest(db, monkeypatch):
         write_report(store, out, "html")
     page = out.getvalue()
     assert page.count('<details class="site"') == 1
-    assert "2 sites: leaked" in page and "and 1 more sites, not listed here" in page
+    assert "2 findings (2 sites): leaked" in page and "and 1 more findings, not listed here" in page
+
+
+def test_a_page_shows_findings_with_their_tests_and_paths_and_what_is_counted_apart(tmp_path):
+    with Store(tmp_path / "audit.db") as store:
+        fill_build(store, tmp_path)
+        pages = {}
+        for name, options in {"finding": {}, "site": {"by": "site"}, "all": {"include_clean": True}}.items():
+            out = io.StringIO()
+            write_report(store, out, "html", **options)
+            pages[name] = out.getvalue()
+    page = pages["finding"]
+    assert page.count('<details class="site"') == 2
+    assert "2 findings (3 sites): leaked <b>5</b> (1.3 MiB),\nheld <b>2</b> (301 KiB) of 10 opened" in page
+    assert ("tests: <code>com.acme.CodecTest.compresses</code> (3), <code>com.acme.BatchTest.runs</code> (2), "
+            "<code>com.acme.CodecTest.roundTrips</code> (1)") in page
+    assert "path 1 of 2: leaked 3 · held 1 · of 5 opened" in page
+    assert "path 2 of 2: leaked 2 · held 0 · of 2 opened" in page
+    runner = "org.junit.platform.commons.util.ReflectionUtils.invokeMethod(ReflectionUtils.java:725)"
+    assert f'<li class="jdk">{runner}</li>' in page  # drawn dim, as the JDK's
+    assert "<h2>Counted apart</h2>" in page and "in flight: 2 objects (301 KiB)" in page
+    assert " in flight" not in page.split("<h2>Counted apart</h2>")[0]  # but with --all
+    assert "of 3 opened\n · 1 in flight" in pages["all"]
+    assert "the JDK's own: 1 site with no frame outside the JDK" in page
+    assert ('<tr><td class="mono">java.util.zip.Deflater</td><td>100</td><td>60</td><td>40</td><td>0</td>'
+            '<td>~15.4 MiB</td></tr>') in page
+    assert "not counted: 12 Inflaters that ZipFile pools" in page and "not counted (actor): Akka: no running" in page
+    by_site = pages["site"]
+    assert by_site.count('<details class="site"') == 4 and "4 sites: leaked <b>5</b>" in by_site
+    assert "the JDK's own" not in by_site

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import click
 
-from ..datafiles import jvm_series
-from ..drainfile import read_drain
+from ..datafiles import checked_series, import_data_folder
 from ..errors import UnclosedError
 from ..store import Store
+from ..units import plural
 
 
 @click.command("import")
@@ -30,36 +30,16 @@ def import_data(folder, db_path, label):
               unclosed import ./leaks --db leaks.db --label shop
               unclosed report leaks.db
     """
-    series = jvm_series(folder)
-    if not series:
+    if not checked_series(folder):  # nothing stored, no database made, unless all of it is whole
         raise UnclosedError(f"{folder} holds no data files (unclosed-PID-SESSION-SEQ.tsv): is it the folder "
                             f"the agent's data= option named?")
-    for files in series.values():
-        for path in files:  # all of them readable and whole before anything is stored: no half import
-            read_drain(path)
-    imported = []
     with Store(db_path) as store:
-        runs = {run["session"]: run for run in store.runs() if run["session"]}
-        for (pid, session), files in series.items():
-            imported.append(_import_jvm(store, pid, session, files, label, runs.get(session)))
-    for line in imported:
-        click.echo(line[1])
-    ids = sorted({run_id for run_id, _ in imported})
-    hint = f"unclosed report {db_path}" + (f" --run {ids[0]}" if len(ids) == 1 else " --run N")
-    click.echo(f"{len(ids)} run{'s' if len(ids) != 1 else ''} in {db_path}: {hint}", err=True)
-
-
-def _import_jvm(store: Store, pid: int, session: str, files: list[Path], label, earlier: dict | None):
-    """One JVM's series of files into a new run, or into the run an earlier import of it made
-    (the store keeps each drain of a session once); returns (run id, the line to print)."""
-    run_id = earlier["id"] if earlier else store.begin_run({"session": session}, pid, label)
-    stored = sum(store.ingest_drain(run_id, path, time_ms=int(path.stat().st_mtime * 1000))["stored"]
-                 for path in files)
-    run = store.run(run_id)
-    exited = run["exit_ms"] is not None  # its last file ends with a Z record: the JVM itself ended
-    store.end_run(run_id, "complete" if exited else "incomplete")
-    state = "exited" if exited else "did not exit (still running, detached or killed): incomplete"
-    files_said = f"{len(files)} data file{'s' if len(files) != 1 else ''}"
-    if earlier:
-        files_said = f"{stored} new of {files_said} (imported before)"
-    return run_id, f"run {run_id}: JVM {pid} ({run['main_class'] or 'main class unknown'}), {state}, {files_said}"
+        imported = import_data_folder(store, folder, label)
+    for jvm in imported:
+        state = "exited" if jvm["exited"] else "did not exit (still running, detached or killed): incomplete"
+        files = plural(jvm["files"], "data file")
+        if jvm["earlier"]:
+            files = f"{jvm['stored']} new of {files} (imported before)"
+        click.echo(f"run {jvm['run_id']}: JVM {jvm['pid']} ({jvm['main_class'] or 'main class unknown'}), {state}, {files}")
+    ids = sorted({jvm["run_id"] for jvm in imported})
+    click.echo(f"{plural(len(ids), 'run')} in {db_path}: unclosed report {db_path}", err=True)

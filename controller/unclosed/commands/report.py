@@ -1,4 +1,4 @@
-"""`unclosed report`: the creation sites of a recorded run, worst first."""
+"""`unclosed report`: what a recorded run left unreleased, as findings (or sites), worst first."""
 
 from pathlib import Path
 
@@ -18,22 +18,31 @@ from .options import format_option, output_option, output_to
               help="Only this tracked class, e.g. GZIPOutputStream or java.util.zip.Inflater (repeatable).")
 @click.option("--family", "families", multiple=True,
               help="Only this family: zlib, direct, actor or a rules file's (repeatable).")
-@click.option("--run", "run_id", type=click.IntRange(min=1), help="The run to report (default: the latest).")
-@click.option("--all", "include_clean", is_flag=True, help="Also list sites that released everything.")
+@click.option("--run", "run_id", type=click.IntRange(min=1),
+              help="The run to report (default: every JVM of the latest batch: one record, one import, one run).")
+@click.option("--by", type=click.Choice(["finding", "site"]), default="finding", show_default=True,
+              help="What text and html list: findings (a kind and the line that forgot), or every creation site.")
+@click.option("--all", "include_clean", is_flag=True,
+              help="Also list what released everything, and the objects in flight.")
 @output_option()
 @click.option("--value", type=click.Choice(list(COLLAPSED_VALUES)), default="bytes", show_default=True,
               help="What a collapsed stack counts: native bytes leaked + held, or one of them, or objects.")
-def report(db_path, fmt, kinds, families, run_id, include_clean, output_path, value):
-    """Show the creation sites of a recorded run, worst first.
+def report(db_path, fmt, kinds, families, run_id, by, include_clean, output_path, value):
+    """Show what a recorded run left unreleased: findings, worst first.
 
-    A site is the stack that created objects; it is listed when some of its objects leaked (the
-    GC reclaimed them unreleased) or are still held (open) at the run's last drain.
+    A finding is a kind of resource and its culprit, the first line of your code on the stacks
+    that created objects some of which leaked (the GC reclaimed them unreleased) or are still
+    held (open) at the last drain; objects younger than a drain interval are in flight, not
+    held. Each finding shows its counts, the tests that created its objects, its most frequent
+    path, and how many more paths reach the culprit. What existed before tracking began is
+    reported apart. By default the report covers every JVM of the latest batch (a build's).
 
     \b
     Examples: unclosed report audit.db
+              unclosed report audit.db --by site
               unclosed report audit.db --format json --family zlib > leaks.json
               unclosed report audit.db --format html -o report.html
               unclosed report audit.db --format collapsed --value leaked > leaks.folded
     """
     with Store(db_path, readonly=True) as store, output_to(output_path) as out:
-        write_report(store, out, fmt, run_id, list(kinds), list(families), include_clean, value)
+        write_report(store, out, fmt, run_id, list(kinds), list(families), include_clean, value, by)

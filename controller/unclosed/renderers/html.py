@@ -1,8 +1,9 @@
 """HTML reports: one self-contained file (inline CSS and JS, no network, no external URL) with
-the ranked sites, each stack expandable, a flame graph (icicle) of leaked and held native bytes
-by stack, and a timeline of what each kind held across the run. `diff` shows two runs side by
-side. Jinja2 (autoescaping) fills the templates in templates/; charts are inline SVG computed
-here."""
+the ranked findings (or sites), each with its tests and paths, the stacks expandable, what is
+counted apart (in flight, the JDK's own, what existed before tracking), a flame graph (icicle) of
+leaked and held native bytes by stack, and a timeline of what each kind held across each run.
+`diff` shows two runs side by side. Jinja2 (autoescaping) fills the templates in templates/;
+charts are inline SVG computed here."""
 
 from pathlib import Path
 
@@ -10,13 +11,16 @@ import jinja2
 
 from ..collapsed import folded_stacks
 from ..diff import RunDiff, run_name
-from ..report import RunReport
+from ..findings import Finding, is_runner, sum_counts
+from ..report import JvmReport, RunReport
 from ..signature import culprit_index, is_jdk, signature
-from ..units import clock, human_bytes
+from ..units import clock, human_bytes, plural
 
 TEMPLATES = Path(__file__).parent / "templates"
 ROW_PX = 18  # height of one flame graph row
-MAX_SITES = 200  # sites listed on a page; the flame graph and totals count them all
+MAX_SITES = 200  # findings (or sites) listed on a page; the flame graph and totals count them all
+MAX_PATHS = 10  # paths shown of a finding; the rest are counted
+MAX_TESTS = 10  # tests named of a finding; the rest are counted
 MIN_WIDTH = 0.001  # narrower boxes are left out (under 1 px at 1000 px)
 PALETTE = ["#d94f3d", "#3b7dd8", "#e0a100", "#2e9e6a", "#8a5cc7", "#d4679b", "#5aa5b8", "#8c6d46"]
 CHART_W, CHART_H, PAD_L, PAD_B = 440, 150, 56, 20
@@ -32,10 +36,9 @@ def _environment() -> jinja2.Environment:
 
 
 def write_report(report: RunReport, out) -> None:
-    """The report of one run as one HTML page."""
+    """The report of one run, or of the JVMs of a batch, as one HTML page."""
     page = _environment().get_template("report.html.j2").render(
-        title=f"unclosed: {run_name(report.run)}",
-        view=run_view(report, report.sites, charts=timeline_charts(report.timeline)))
+        title=f"unclosed: {report_name(report)}", view=report_view(report))
     out.write(page)
 
 
@@ -49,40 +52,90 @@ def write_diff(diff: RunDiff, out) -> None:
     tops = {key: max([0] + [max(series[key] or [0]) for data in timelines.values() for series in data["kinds"].values()])
             for key, _, _ in CHARTS}
     # A diff reads every site of each run; a page lists those that left something unreleased.
-    views = {side: run_view(report, [s for s in report.sites if s["leaked"] or s["held"]], prefix=side,
+    views = {side: run_view(report, [s for s in report.creation_sites if s["leaked"] or s["held"]], prefix=side,
                             charts=timeline_charts(timelines[side], colors, tops))
              for side, report in sides.items()}
     names = result["runs"]["old"]["name"], result["runs"]["new"]["name"]
     page = _environment().get_template("diff.html.j2").render(
         title=f"unclosed diff: {names[0]} → {names[1]}", diff=result, sides=views,
         first={category: (result[category] or [None])[0] for category in ("new", "changed")},
-        items=[(category, item, _site_view(item, 0)["stack"])
+        items=[(category, item, _stack(item["frames"], item["culprit"]))
                for category in ("new", "changed", "fixed", "unchanged") for item in result[category]])
     out.write(page)
 
 
-def run_view(report: RunReport, findings: list[dict], charts: dict, prefix: str = "r") -> dict:
-    """What a page shows of one run: `findings`, the sites it lists, worst first."""
-    run = report.run
-    ended = run.get("ended_ms") or run.get("last_drain_ms") or run.get("started_ms")
-    totals = {key: sum(f[key] for f in findings) for key in ("opened", "leaked", "held", "bytes_leaked", "bytes_held")}
-    totals["sites"] = len(findings)
+def report_name(report: RunReport) -> str:
+    """How a report's page is called: its run's name (or the label its runs share), else its runs."""
+    names = {run_name(jvm.run) for jvm in report.jvms}
+    return names.pop() if len(names) == 1 else "runs " + ", ".join(str(jvm.run["id"]) for jvm in report.jvms)
+
+
+def report_view(report: RunReport) -> dict:
+    """What a report's page shows: each JVM's header, the findings (or, by site, the sites)
+    worst first, what is counted apart, the flame graph and each JVM's timeline."""
+    listed = report.creation_sites
+    if report.by == "site":
+        counted, what = listed, plural(len(listed), "site")
+    else:
+        counted = [site for finding in report.findings for site in finding.sites]
+        what = f"{plural(len(report.findings), 'finding')} ({plural(len(counted), 'site')})"
+    several = len(report.jvms) > 1
     return {
-        "run": run, "name": run_name(run), "db": report.db.name, "errors": report.errors,
-        "seconds": round(((ended or 0) - (run.get("started_ms") or 0)) / 1000, 1),
-        "sites": [_site_view(site, rank) for rank, site in enumerate(findings[:MAX_SITES], start=1)],
-        "more_sites": max(0, len(findings) - MAX_SITES),
-        "totals": totals,
-        "flame": flame_graph(findings, prefix),
+        "name": report_name(report), "by": report.by, "sampled": report.sampled,
+        "jvms": [_jvm_view(jvm, report.db.name) for jvm in report.jvms],
+        "findings": [_finding_view(finding, rank, several, report.include_clean)
+                     for rank, finding in enumerate(report.findings[:MAX_SITES], start=1)],
+        "more_findings": max(0, len(report.findings) - MAX_SITES),
+        "sites": [_site_view(site, rank) for rank, site in enumerate(listed[:MAX_SITES], start=1)],
+        "more_sites": max(0, len(listed) - MAX_SITES),
+        "totals": dict(sum_counts(counted), what=what),
+        "in_flight": report.in_flight, "include_clean": report.include_clean,
+        "jdk_internal": dict(sum_counts(report.grouped.jdk_internal), sites=len(report.grouped.jdk_internal)),
+        "preexisting": report.preexisting, "zip_pool": report.zip_pool_excluded, "notes": report.notes,
+        "flame": flame_graph(listed, "r"),
+        "charts": [{"name": f"run {jvm.run['id']}: pid {jvm.run['pid']} {jvm.run['main_class'] or ''}"
+                    if several else "", "charts": timeline_charts(jvm.timeline)} for jvm in report.jvms],
+    }
+
+
+def run_view(report: RunReport, sites: list[dict], charts: dict, prefix: str = "r") -> dict:
+    """What a diff's page shows of one run: `sites`, the sites it lists, worst first."""
+    return {
+        **_jvm_view(report.jvms[-1], report.db.name),
+        "sites": [_site_view(site, rank) for rank, site in enumerate(sites[:MAX_SITES], start=1)],
+        "more_sites": max(0, len(sites) - MAX_SITES),
+        "totals": dict(sum_counts(sites), what=plural(len(sites), "site")),
+        "flame": flame_graph(sites, prefix),
         "charts": charts,
     }
 
 
+def _jvm_view(jvm: JvmReport, db: str) -> dict:
+    """A run's header."""
+    return {"run": jvm.run, "name": run_name(jvm.run), "db": db, "errors": jvm.errors, "start_ms": jvm.start_ms,
+            "seconds": jvm.duration_s, "sampled": jvm.sampled}
+
+
+def _finding_view(finding: Finding, rank: int, several: bool, include_clean: bool) -> dict:
+    """A finding's summary, its tests, its paths (MAX_PATHS of them) and what is in flight (shown with --all)."""
+    paths = finding.paths
+    return {**finding.as_record(), "rank": rank, "jvms": len(finding.runs) if several else None,
+            "shows_in_flight": include_clean and finding.total("in_flight") > 0,
+            "tests": finding.tests[:MAX_TESTS], "more_tests": max(0, len(finding.tests) - MAX_TESTS),
+            "paths": [dict(path, stack=_stack(path["frames"], finding.culprit)) for path in paths[:MAX_PATHS]],
+            "path_count": len(paths), "more_paths": max(0, len(paths) - MAX_PATHS), "signature": finding.signature}
+
+
 def _site_view(site: dict, rank: int) -> dict:
-    culprit_at = culprit_index(site) if site["culprit"] else -1
-    return {**site, "rank": rank, "signature": signature(site),
-            "stack": [{"frame": frame, "culprit": i == culprit_at, "jdk": is_jdk(frame)}
-                      for i, frame in enumerate(site["frames"])]}
+    return {**site, "rank": rank, "signature": signature(site), "stack": _stack(site["frames"], site["culprit"])}
+
+
+def _stack(frames: list[str], culprit: str | None) -> list[dict]:
+    """A stack's frames, top first, each marked as the culprit, the JDK's or a test runner's
+    (drawn dim), or the application's."""
+    culprit_at = culprit_index({"frames": frames, "culprit": culprit}) if culprit else -1
+    return [{"frame": frame, "culprit": i == culprit_at, "jdk": is_jdk(frame) or is_runner(frame)}
+            for i, frame in enumerate(frames)]
 
 
 def short_frame(frame: str) -> str:
@@ -122,7 +175,7 @@ def flame_graph(findings: list[dict], prefix: str) -> dict:
                 size = child["leaked"] + child["held"]
                 if size / total >= MIN_WIDTH:
                     depth = max(depth, level)
-                    kind = "culprit" if frame in culprits else "jdk" if is_jdk(frame) else "app"
+                    kind = "culprit" if frame in culprits else "jdk" if is_jdk(frame) or is_runner(frame) else "app"
                     boxes.append(_box(frame, child, x, total, level, kind, short_frame(frame)))
                     lay(child, x, level + 1)
                 x += size / total
