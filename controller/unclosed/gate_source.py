@@ -1,10 +1,12 @@
-"""Where the runs the gate judges come from: a command run with the agent in every JVM it
-starts (`unclosed run`), or a database or data folder (`check`, `baseline`). Each is read into
-records, a run with its sites (gate.RunSites), for gate.evaluate."""
+"""Where the runs the gate and diffs judge come from: a command run with the agent in every JVM
+it starts (`unclosed run`), or databases and data folders (`check`, `baseline`, `diff`; several
+at once for a fleet, one per host or JVM). Each run is read with its findings
+(findings.RunFindings), and whether its JVM is known to be running still."""
 
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -14,7 +16,7 @@ from pathlib import Path
 from .attach import agent_jar
 from .datafiles import import_data_folder
 from .errors import UnclosedError
-from .gate import RunSites
+from .findings import RunFindings, group
 from .store import Store
 
 TOOL_OPTIONS = "JAVA_TOOL_OPTIONS"
@@ -114,15 +116,11 @@ def _signal(pid: int, signum: int) -> None:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    return _start_time_s(pid) is not None
 
 
 def run_recorded(command: list[str], db_path: Path | None = None, label: str | None = None,
-                 sample: int | None = None) -> tuple[CommandResult, list[RunSites]]:
+                 sample: int | None = None) -> tuple[CommandResult, list[RunFindings]]:
     """Runs the command with the agent (tracking 1 object in `sample`) in every JVM it starts,
     and keeps one run per JVM in the database at `db_path` (default: a temporary one). Returns
     how the command ended and the runs."""
@@ -132,27 +130,69 @@ def run_recorded(command: list[str], db_path: Path | None = None, label: str | N
         ended = run_command(command, data_dir, {"sample": sample} if sample else {})
         with Store(db_path or Path(scratch) / "run.db") as store:
             imported = import_data_folder(store, data_dir, label)
-            return ended, runs_with_sites(store, [jvm["run_id"] for jvm in imported])
+            return ended, read_runs(store, [jvm["run_id"] for jvm in imported], " ".join(command))
+
+
+def read_sources(paths: list[Path], db_path: Path | None = None, run_id: int | None = None,
+                 label: str | None = None, include_clean: bool = False) -> list[RunFindings]:
+    """The runs of several sources at once (a fleet: a database or data folder per host or JVM),
+    each read as read_source reads it."""
+    return [rf for path in paths for rf in read_source(path, db_path, run_id, label, include_clean)]
 
 
 def read_source(source: Path, db_path: Path | None = None, run_id: int | None = None,
-                label: str | None = None) -> list[RunSites]:
+                label: str | None = None, include_clean: bool = False) -> list[RunFindings]:
     """The runs of a database (all, or run `run_id`, or those labelled `label`), or of a data
-    folder, imported into the database at `db_path` (default: a temporary one) as one run per JVM."""
+    folder, imported into the database at `db_path` (default: a temporary one) as one run per
+    JVM; with `include_clean`, the sites that released everything too."""
     with tempfile.TemporaryDirectory(prefix="unclosed-check-") as scratch:
         if source.is_dir():
             with Store(db_path or Path(scratch) / "check.db") as store:
                 run_ids = [jvm["run_id"] for jvm in import_data_folder(store, source, label)]
                 if not run_ids:
                     raise UnclosedError(f"{source} holds no data files: did the JVMs run with the agent's data= option?")
-                return runs_with_sites(store, run_ids)
+                return read_runs(store, run_ids, str(source), include_clean)
         with Store(source, readonly=True) as store:
             runs = [r for r in store.runs() if label is None or r["label"] == label]
             run_ids = [store.run(run_id)["id"]] if run_id else [r["id"] for r in runs]
             if not run_ids:
                 raise UnclosedError(f"{source} has no runs{' labelled ' + label if label else ''}")
-            return runs_with_sites(store, run_ids)
+            return read_runs(store, run_ids, str(source), include_clean)
 
 
-def runs_with_sites(store: Store, run_ids: list[int]) -> list[RunSites]:
-    return [(store.run(run_id), store.site_findings(run_id)) for run_id in run_ids]
+def read_runs(store: Store, run_ids: list[int], source: str, include_clean: bool = False) -> list[RunFindings]:
+    """Runs of a store with their findings; `source` names where they came from."""
+    runs = []
+    for run_id in run_ids:
+        run = store.run(run_id)
+        grouped = group(store.site_findings(run_id, include_clean=include_clean), store.site_tests(run_id))
+        runs.append(RunFindings(source, run, grouped, store.counters(run_id), still_running(run)))
+    return runs
+
+
+def still_running(run: dict) -> bool:
+    """Whether a run's JVM is known to be running still, its data not ended yet: the run has no
+    exit record, was recorded on this host, and its pid is a live JVM that was started before
+    tracking began (not a later process given the same pid). Anything unknown says no."""
+    if run.get("exit_ms") is not None or run.get("host") != socket.gethostname() or not run.get("tracking_since_ms"):
+        return False
+    started_s = _start_time_s(run["pid"])
+    if started_s is None or started_s > run["tracking_since_ms"] / 1000 + 1:  # /proc says it to 1 s
+        return False
+    try:
+        return b"/libjvm.so" in Path(f"/proc/{run['pid']}/maps").read_bytes()
+    except OSError:
+        return False
+
+
+def _start_time_s(pid: int) -> float | None:
+    """When a live process started, in seconds since the epoch (None: no such process, or a zombie)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot_s = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                      if line.startswith("btime "))
+    except (OSError, StopIteration, IndexError, ValueError):
+        return None
+    if fields[0] == "Z":
+        return None
+    return boot_s + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22, starttime, in clock ticks since boot

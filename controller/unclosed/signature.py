@@ -1,20 +1,20 @@
-"""Site signatures that survive a release: how `unclosed diff` knows a leak site of one build
-is the same site in the next, although its line numbers moved and its package was renamed.
+"""Frames reduced to what survives a release, and how alike two stacks are: how `unclosed diff`
+knows a finding of one build is the same in the next, although its line numbers moved and its
+package was renamed.
 
 A frame `com.acme.shaded.v1.codec.GzipCodec.compress(GzipCodec.java:12)` is reduced to
 `GzipCodec.compress`: no package (shading and relocation change it), no file and line (any
 edit above moves it), lambda and anonymous-class numbers dropped (`lambda$run$3` is
 `lambda$run`, `Server$2` is `Server$*`). A site's signature is the simple name of its kind and
-the reduced frames from the culprit down (the culprit and its callers, SIGNATURE_FRAMES in
-all): `GZIPOutputStream@GzipCodec.compress<Server.handle<Server.work`. JDK frames above the
+the reduced frames from the culprit down (SIGNATURE_FRAMES of them; 1: the culprit alone):
+`GZIPOutputStream@GzipCodec.compress<Server.handle<Server.work`. JDK frames above the
 culprit (`Deflater.<init>`, ...) are left out: they change with the JDK, and the kind says
 what they are.
 
-Sites whose signatures differ may still be the same leak (a method renamed, a caller added):
-`similarity` scores a pair from 0 to 1 on kind, culprit and callers.
-
-A gate's baseline keys a site more strictly and more simply (`baseline_key`): its full kind and
-its culprit frame without the line number.
+Findings are matched more strictly first (`baseline_key`, the key of findings, baselines and
+diffs): the full kind and the culprit frame without its line number. Findings whose culprits
+differ may still be the same leak (a method renamed): `similarity` scores two stacks from 0 to 1
+on kind, culprit and callers (of their `context`).
 """
 
 import difflib
@@ -25,6 +25,9 @@ SIGNATURE_FRAMES = 3  # the culprit and two callers
 CONTEXT_FRAMES = 8  # frames from the culprit down that a similarity score compares
 MIN_SCORE = 0.6  # the least similarity that matches two sites whose signatures differ
 JDK_PACKAGES = ("java.", "javax.", "jdk.", "sun.", "com.sun.")
+# Frames of the tools that run tests (JUnit, TestNG, Gradle's and Maven's workers, IDEs): not the application's.
+TEST_RUNNER_PACKAGES = ("org.junit.", "junit.", "org.testng.", "org.gradle.", "worker.org.gradle.",
+                        "org.apache.maven.surefire.", "com.intellij.rt.", "org.eclipse.jdt.internal.junit")
 
 _FRAME = re.compile(r"^(?P<cls>[^()]*)\.(?P<method>[^.()]+)(?:\((?P<where>[^()]*)\))?$")
 
@@ -67,6 +70,11 @@ def is_jdk(frame: str) -> bool:
     return frame.startswith(JDK_PACKAGES)
 
 
+def is_application(frame: str) -> bool:
+    """A frame of the application or its libraries: not the JDK's (reflection included), not a test runner's."""
+    return not frame.startswith(JDK_PACKAGES + TEST_RUNNER_PACKAGES)
+
+
 def culprit_index(site: dict) -> int:
     """Where the culprit is in the site's frames (top first): the first frame outside the JDK."""
     frames = site.get("frames") or []
@@ -105,16 +113,22 @@ def signature_id(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def similarity(old: dict, new: dict) -> float:
-    """How alike two creation sites are, 0 to 1: the kind (0.2; 0.1 for the same family), the
-    culprit's reduced frame (0.4; 0.25 for the same method of another class, 0.2 for another
-    method of the same class) and the callers below it (0.4 times the share of reduced frames
-    that line up). Sites of different families never match (0)."""
-    if (old.get("family") or None) != (new.get("family") or None):
+def context(site: dict) -> tuple:
+    """What `similarity` compares of a site (computed once per site): its family, the simple name
+    of its kind, and its reduced frames from the culprit down (CONTEXT_FRAMES)."""
+    return (site.get("family") or None, simple_kind(site.get("kind")),
+            [reduce_frame(f) for f in chain(site, CONTEXT_FRAMES)])
+
+
+def similarity(old: tuple, new: tuple) -> float:
+    """How alike two creation sites are, 0 to 1, from their contexts: the kind (0.2; 0.1 for the
+    same family), the culprit's reduced frame (0.4; 0.25 for the same method of another class,
+    0.2 for another method of the same class) and the callers below it (0.4 times the share of
+    reduced frames that line up). Sites of different families never match (0)."""
+    (old_family, old_kind, old_chain), (new_family, new_kind, new_chain) = old, new
+    if old_family != new_family:
         return 0.0
-    score = 0.2 if simple_kind(old.get("kind")) == simple_kind(new.get("kind")) else 0.1
-    old_chain = [reduce_frame(f) for f in chain(old, CONTEXT_FRAMES)]
-    new_chain = [reduce_frame(f) for f in chain(new, CONTEXT_FRAMES)]
+    score = 0.2 if old_kind == new_kind else 0.1
     if old_chain and new_chain:
         a, b = old_chain[0], new_chain[0]
         if a == b:
@@ -134,7 +148,7 @@ def similarity(old: dict, new: dict) -> float:
 def evidence(old: dict, new: dict, how: str, score: float, depth: int = SIGNATURE_FRAMES) -> dict:
     """What a match rests on: the frames from the culprit down, old against new, aligned by
     their reduced form; `same` says whether they agree once reduced."""
-    length = depth if how == "signature" else CONTEXT_FRAMES
+    length = CONTEXT_FRAMES if how == "similarity" else depth
     old_chain, new_chain = chain(old, length), chain(new, length)
     old_keys = [reduce_frame(f) for f in old_chain]
     new_keys = [reduce_frame(f) for f in new_chain]

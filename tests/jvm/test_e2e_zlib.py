@@ -78,9 +78,10 @@ def method_of(marker: str) -> str:
     raise LookupError(marker)
 
 
-def observed(report):
+def observed(report, of="sites"):
+    """The counts and culprit of each site (or finding) of a JSON report, sorted."""
     return sorted((s["kind"], s["opened"], s["released"], s["leaked"], s["held"], s["bytes_leaked"], s["bytes_held"],
-                   s["culprit"]) for s in report["sites"])
+                   s["culprit"]) for s in report[of])
 
 
 @pytest.mark.parametrize("mode", ["startup", "attach"])
@@ -91,12 +92,13 @@ def test_reports_exact_counts_and_culprits(classes, mode, tmp_path):
         jvm.send("leaky")
         report = record_and_report(jvm, tmp_path / "audit.db")
         assert observed(report) == expected(LEAKY_FINDINGS)
+        assert observed(report, "findings") == expected(LEAKY_FINDINGS)  # each line leaks through one stack
         assert all(s["family"] == "zlib" and s["frames"][0].startswith("java.util.zip.") for s in report["sites"])
         assert report["runs"][-1]["mode"] == mode
 
         everything = json.loads(cli("report", tmp_path / "audit.db", "--format", "json", "--all").stdout)
-        for site in everything["sites"]:
-            assert site["opened"] == site["released"] + site["leaked"] + site["held"], site
+        for item in everything["sites"] + everything["findings"]:
+            assert item["opened"] == item["released"] + item["leaked"] + item["held"] + item["in_flight"], item
         round_trips = [s for s in everything["sites"] if s["culprit"].endswith(f":{marked_line(PROGRAM, 'round_trip_in')})")]
         assert [(s["kind"], s["opened"], s["released"]) for s in round_trips] == [("java.util.zip.GZIPInputStream", 6, 6)]
     finally:
@@ -244,6 +246,6 @@ def test_sampling_tracks_a_share_of_objects_yet_finds_every_site_that_leaks_repe
         assert report["runs"][-1]["sample"] == 4
         unsampled = 60 * sum(opened for _, _, opened, *_ in LEAKY_FINDINGS)
         assert unsampled / 8 < sum(s["opened"] for s in report["sites"]) < unsampled / 2
-        assert "sampled: the agent tracked 1 object in 4" in cli("report", tmp_path / "audit.db").stdout
+        assert "sampled, about 4 x: the agent tracked 1 object in 4" in cli("report", tmp_path / "audit.db").stdout
     finally:
         assert jvm.finish() == 0

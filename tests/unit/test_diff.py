@@ -1,20 +1,22 @@
-"""`unclosed diff` and the signature rule, on databases filled through the store with
-hand-written drain files (real SQLite); tests/test_release_diff.py runs real JVMs."""
+"""`unclosed diff` and the matching rules, by finding, on databases filled through the store with
+hand-written drain files (real SQLite); tests/jvm/test_release_diff.py runs real JVMs."""
 from __future__ import annotations
 
 import io
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
 from helpers.cli import run_cli
 from helpers.drains import write_drain
 from unclosed import Store
-from unclosed.diff import NEW_SITES_FOUND, RunRef, match_sites, read_diff
+from unclosed import diff as diff_module
+from unclosed.diff import NEW_FINDINGS_FOUND, SourceRef, read_diff
 from unclosed.errors import UnclosedError
 from unclosed.renderers.diff import write_text
-from unclosed.signature import reduce_frame, signature, similarity
+from unclosed.signature import context, reduce_frame, signature, similarity
 
 T0 = 1_700_000_000_000
 DEFLATER, INFLATER = 268288, 39936
@@ -69,7 +71,7 @@ def store(tmp_path):
 
 
 def diff(store, old="1", new="2", **options):
-    return read_diff(store, RunRef(store.path, old), store, RunRef(store.path, new), **options).document
+    return read_diff([SourceRef(store.path, old)], [SourceRef(store.path, new)], **options).document
 
 
 # -- the signature --------------------------------------------------------------------------
@@ -105,17 +107,18 @@ def test_similarity_scores_kind_culprit_and_callers():
     renamed_class = site(1, GZ, stack("com.acme.GzipCodec", "compress", 12, *CALLERS), 3, 0, 3, 0)
     other_kind = site(1, "java.util.zip.Deflater", stack("com.acme.Codec", "compress", 12, *CALLERS), 3, 0, 3, 0)
     elsewhere = site(1, GZ, stack("com.acme.Cache", "put", 7, ("com.acme.Cache", "load", 3)), 3, 0, 3, 0)
-    assert similarity(old, old) == 1.0
-    assert similarity(old, renamed_method) == 0.8  # kind 0.2 + same class 0.2 + callers 0.4
-    assert similarity(old, renamed_class) == 0.85  # kind 0.2 + same method 0.25 + callers 0.4
-    assert similarity(old, other_kind) == 0.9  # same family 0.1 + culprit 0.4 + callers 0.4
-    assert similarity(old, elsewhere) == 0.2  # only the kind
-    assert similarity(old, dict(other_kind, family="direct")) == 0.0
+    like = lambda a, b: similarity(context(a), context(b))
+    assert like(old, old) == 1.0
+    assert like(old, renamed_method) == 0.8  # kind 0.2 + same class 0.2 + callers 0.4
+    assert like(old, renamed_class) == 0.85  # kind 0.2 + same method 0.25 + callers 0.4
+    assert like(old, other_kind) == 0.9  # same family 0.1 + culprit 0.4 + callers 0.4
+    assert like(old, elsewhere) == 0.2  # only the kind
+    assert like(old, dict(other_kind, family="direct")) == 0.0
 
 
-# -- matching and sorting -------------------------------------------------------------------
+# -- matching by finding --------------------------------------------------------------------
 
-def test_a_release_that_fixes_moves_renames_and_adds(store, tmp_path):
+def test_a_release_that_fixes_relocates_and_adds(store, tmp_path):
     record(store, tmp_path, "2.1.8", [
         site(1, GZ, stack("com.acme.shaded.v1.codec.GzipCodec", "compress", 10, *CALLERS), 3, 0, 3, 0),
         site(2, "java.util.zip.GZIPInputStream", stack("com.acme.app.Audit", "record", 9, *CALLERS), 3, 0, 3, 0, INFLATER),
@@ -128,38 +131,37 @@ def test_a_release_that_fixes_moves_renames_and_adds(store, tmp_path):
     result = diff(store, "2.1.8", "2.1.9")
     assert result["summary"] == {"new": 1, "fixed": 1, "changed": 1, "unchanged": 0}
     assert [result["runs"][side]["name"] for side in ("old", "new")] == ["2.1.8", "2.1.9"]
+    assert result["runs"]["old"]["sources"] == [str(store.path)]
+    assert [run["id"] for run in result["runs"]["new"]["jvms"]] == [2]
 
+    # Shaded in 2.1.8, not in 2.1.9: no key matches; the culprit's simple class and method do.
     changed = result["changed"][0]
-    assert (changed["site_id"], changed["culprit"]) == (8, "com.acme.codec.GzipCodec.compress(GzipCodec.java:17)")
-    assert changed["old"] == {"run": 1, "site_id": 1, "culprit": "com.acme.shaded.v1.codec.GzipCodec.compress(GzipCodec.java:10)",
+    assert changed["key"] == "java.util.zip.GZIPOutputStream @ com.acme.codec.GzipCodec.compress"
+    assert changed["culprit"] == "com.acme.codec.GzipCodec.compress(GzipCodec.java:17)"
+    assert changed["old"] == {"culprit": "com.acme.shaded.v1.codec.GzipCodec.compress(GzipCodec.java:10)",
+                              "culprits": ["com.acme.shaded.v1.codec.GzipCodec.compress(GzipCodec.java:10)"],
                               "opened": 3, "released": 0, "leaked": 3, "held": 0, "bytes_leaked": 3 * DEFLATER,
-                              "bytes_held": 0, "bytes": 3 * DEFLATER, "per_unit": None}
+                              "bytes_held": 0, "bytes": 3 * DEFLATER, "paths": 1, "jvms": 1, "sources": 1,
+                              "per_unit": None}
     assert (changed["new"]["leaked"], changed["new"]["held"], changed["new"]["bytes"]) == (4, 1, 5 * DEFLATER)
     assert changed["ratio"] == 1.667
     match = changed["match"]
-    assert (match["by"], match["score"]) == ("signature", 1.0)
-    assert match["culprit"] == {"old": "com.acme.shaded.v1.codec.GzipCodec.compress(GzipCodec.java:10)",
-                                "new": "com.acme.codec.GzipCodec.compress(GzipCodec.java:17)"}
-    assert [(f["as"], f["same"]) for f in match["frames"]] == [
-        ("GzipCodec.compress", True), ("Server.handle", True), ("Server.serve", True)]
-    assert match["frames"][1] == {"as": "Server.handle", "old": "com.acme.app.Server.handle(Server.java:30)",
-                                  "new": "com.acme.app.Server.handle(Server.java:41)", "same": True}
+    assert (match["by"], match["score"]) == ("relocated", 1.0)
+    assert match["frames"] == [{"as": "GzipCodec.compress", "same": True,
+                                "old": "com.acme.shaded.v1.codec.GzipCodec.compress(GzipCodec.java:10)",
+                                "new": "com.acme.codec.GzipCodec.compress(GzipCodec.java:17)"}]
 
     fixed = result["fixed"][0]
-    assert (fixed["run"], fixed["site_id"], fixed["kind"]) == (1, 2, "java.util.zip.GZIPInputStream")
+    assert (fixed["key"], fixed["match"]["by"]) == ("java.util.zip.GZIPInputStream @ com.acme.app.Audit.record", "key")
     assert (fixed["new"]["opened"], fixed["new"]["released"], fixed["new"]["leaked"]) == (5, 5, 0)
     new = result["new"][0]
-    assert (new["site_id"], new["old"], new["match"]) == (7, None, None)
+    assert (new["key"], new["old"], new["match"]) == ("java.util.zip.Deflater @ com.acme.app.SessionCache.remember",
+                                                      None, None)
     assert new["signature"] == "Deflater@SessionCache.remember<Server.handle<Server.serve"
-    assert len(new["signature_id"]) == 12
-
-    # Every item is a report site plus its figures on both sides and the evidence.
-    report_keys = set(store.site_findings(2)[0])  # as `report --format json` lists a site
-    assert {"run", "site_id", "kind", "family", "opened", "released", "leaked", "held", "bytes_leaked",
-            "bytes_held", "oldest_held_age_s", "culprit", "frames"} <= report_keys
-    for category in ("new", "fixed"):
-        assert set(result[category][0]) == report_keys | {"signature", "signature_id", "old", "new", "match"}
-    assert set(changed) == report_keys | {"signature", "signature_id", "old", "new", "match", "ratio"}
+    assert len(new["key_id"]) == 12
+    assert set(new) == {"key", "key_id", "kind", "family", "culprit", "frames", "detail", "signature", "tests",
+                        "old", "new", "match"}
+    assert set(changed) == set(new) | {"ratio"}
     assert set(result) == {"runs", "per", "rule", "summary", "new", "fixed", "changed", "unchanged"}
 
     text = io.StringIO()
@@ -167,9 +169,35 @@ def test_a_release_that_fixes_moves_renames_and_adds(store, tmp_path):
     lines = text.getvalue().splitlines()
     assert lines[0] == "unclosed diff: 2.1.8 -> 2.1.9"
     assert lines[3] == "new 1, fixed 1, changed 1, unchanged 0"
-    assert "  matched by signature GZIPOutputStream@GzipCodec.compress<Server.handle<Server.serve:" in lines
-    assert ("    = com.acme.shaded.v1.codec.GzipCodec.compress(GzipCodec.java:10)  ->  "
-            "com.acme.codec.GzipCodec.compress(GzipCodec.java:17)") in lines
+    assert lines[5:9] == [
+        "NEW java.util.zip.Deflater: leaked 5 (1.3 MiB) held 0 (0 B) of 5 opened in 2.1.9; not seen in 2.1.8",
+        "  culprit: com.acme.app.SessionCache.remember(SessionCache.java:8)",
+        "    at com.acme.app.Server.handle(Server.java:41)", "    at com.acme.app.Server.serve(Server.java:35)"]
+    assert lines[11:15] == [
+        "CHANGED java.util.zip.GZIPOutputStream: leaked 3 -> 4, held 0 -> 1, 786 KiB -> 1.3 MiB (x1.667)",
+        "  culprit: com.acme.shaded.v1.codec.GzipCodec.compress(GzipCodec.java:10)",
+        "       now: com.acme.codec.GzipCodec.compress(GzipCodec.java:17)",
+        "  matched by culprit method, package ignored: GZIPOutputStream@GzipCodec.compress"]
+    assert "  matched by key: java.util.zip.GZIPInputStream @ com.acme.app.Audit.record" in lines
+
+
+def test_sites_of_one_culprit_are_one_finding_however_their_paths_change(store, tmp_path):
+    # 2.1.8 reaches Codec.compress from five callers (and a second line of it from one); 2.1.9
+    # from three others. Per site nothing would pair; per finding it is one, unchanged.
+    callers = lambda *names: [(f"com.acme.{name}", "run", 5) for name in names]
+    old = [site(i, GZ, stack("com.acme.Codec", "compress", 12, *callers(name)), 2, 0, 2, 0)
+           for i, name in enumerate("ABCDE", 1)]
+    old.append(site(6, GZ, stack("com.acme.Codec", "compress", 20, *callers("A")), 2, 0, 2, 0))
+    new = [site(i, GZ, stack("com.acme.Codec", "compress", 14, *callers(name)), 4, 0, 4, 0)
+           for i, name in enumerate("FGH", 1)]
+    record(store, tmp_path, "a", old)
+    record(store, tmp_path, "b", new)
+    result = diff(store)
+    assert result["summary"] == {"new": 0, "fixed": 0, "changed": 0, "unchanged": 1}
+    [item] = result["unchanged"]
+    assert (item["old"]["leaked"], item["old"]["paths"], item["new"]["leaked"], item["new"]["paths"]) == (12, 6, 12, 3)
+    assert item["old"]["culprits"] == ["com.acme.Codec.compress(Codec.java:12)", "com.acme.Codec.compress(Codec.java:20)"]
+    assert item["match"]["by"] == "key"
 
 
 def test_a_renamed_method_matches_by_similarity_with_its_evidence(store, tmp_path):
@@ -185,9 +213,33 @@ def test_a_renamed_method_matches_by_similarity_with_its_evidence(store, tmp_pat
         (None, False), ("Server.handle", True), ("Server.serve", True), ("Server.main", True)]
     assert match["frames"][0] == {"as": None, "old": "com.acme.Codec.compress(Codec.java:12)",
                                   "new": "com.acme.Codec.gzip(Codec.java:15)", "same": False}
-    # Asked for more, the same pair is a fixed site and a new one.
+    # Asked for more, the same pair is a fixed finding and a new one.
     stricter = diff(store, min_score=0.85)
     assert stricter["summary"] == {"new": 1, "fixed": 1, "changed": 0, "unchanged": 0}
+
+
+def test_similarity_compares_only_culprits_sharing_a_class_or_method_and_a_few_of_each(store, tmp_path, monkeypatch):
+    # Another class and another method, the same callers: similarity 0.6, but never compared.
+    record(store, tmp_path, "a", [site(1, GZ, stack("com.acme.Codec", "compress", 12, *CALLERS), 4, 0, 4, 0),
+                                  site(2, GZ, stack("com.acme.Codec", "zip", 3, ("com.acme.Zip", "all", 1)), 9, 0, 9, 0)])
+    record(store, tmp_path, "b", [site(1, GZ, stack("com.acme.Packer", "deflate", 12, *CALLERS), 4, 0, 4, 0),
+                                  site(2, GZ, stack("com.acme.Codec", "gzip", 3, ("com.acme.Zip", "all", 1)), 9, 0, 9, 0)])
+    assert similarity(context(diff_site(store, 1, 1)), context(diff_site(store, 2, 1))) == 0.6
+    result = diff(store)
+    assert result["summary"] == {"new": 1, "fixed": 1, "changed": 0, "unchanged": 1}
+    assert result["new"][0]["culprit"] == "com.acme.Packer.deflate(Packer.java:12)"
+    assert result["unchanged"][0]["match"]["by"] == "similarity"
+    # With one candidate per bucket, Codec.gzip meets only the worst of class Codec: Codec.zip in
+    # run 1, Codec.compress (unlike it) in run 3.
+    monkeypatch.setattr(diff_module, "BUCKET_CAP", 1)
+    assert diff(store)["summary"] == {"new": 1, "fixed": 1, "changed": 0, "unchanged": 1}
+    record(store, tmp_path, "c", [site(1, GZ, stack("com.acme.Codec", "zip", 3, ("com.acme.Zip", "all", 1)), 2, 0, 2, 0),
+                                  site(2, GZ, stack("com.acme.Codec", "compress", 12, *CALLERS), 40, 0, 40, 0)])
+    assert diff(store, "3", "2")["summary"] == {"new": 2, "fixed": 2, "changed": 0, "unchanged": 0}
+
+
+def diff_site(store, run, site_id):
+    return next(s for s in store.site_findings(run) if s["site_id"] == site_id)
 
 
 def test_sites_unlike_each_other_are_fixed_and_new(store, tmp_path):
@@ -199,20 +251,9 @@ def test_sites_unlike_each_other_are_fixed_and_new(store, tmp_path):
     assert result["fixed"][0]["new"] is None and result["new"][0]["old"] is None
 
 
-def test_two_sites_of_one_method_pair_in_line_order(store, tmp_path):
-    # Same signature twice (two lines of one method): the first with the first, though both moved.
-    record(store, tmp_path, "a", [site(1, GZ, stack("com.acme.Codec", "compress", 12, *CALLERS), 2, 0, 2, 0),
-                                  site(2, GZ, stack("com.acme.Codec", "compress", 20, *CALLERS), 6, 0, 6, 0)])
-    record(store, tmp_path, "b", [site(5, GZ, stack("com.acme.Codec", "compress", 31, *CALLERS), 6, 0, 6, 0),
-                                  site(4, GZ, stack("com.acme.Codec", "compress", 25, *CALLERS), 2, 0, 2, 0)])
-    result = diff(store)
-    assert result["summary"]["unchanged"] == 2
-    assert sorted((i["old"]["site_id"], i["new"]["site_id"]) for i in result["unchanged"]) == [(1, 4), (2, 5)]
-
-
 @pytest.mark.parametrize("leaked_after, category", [(10, "unchanged"), (11, "unchanged"), (9, "unchanged"),
                                                     (12, "changed"), (8, "changed")])
-def test_still_leaking_sites_change_beyond_the_tolerance(store, tmp_path, leaked_after, category):
+def test_still_leaking_findings_change_beyond_the_tolerance(store, tmp_path, leaked_after, category):
     frames = stack("com.acme.Codec", "compress", 12, *CALLERS)
     record(store, tmp_path, "a", [site(1, GZ, frames, 10, 0, 10, 0)])
     record(store, tmp_path, "b", [site(1, GZ, frames, leaked_after, 0, leaked_after, 0)])
@@ -234,9 +275,9 @@ def test_figures_per_workload_unit(store, tmp_path):
         assert item["new"]["per_unit"] == {"opened": 0.01, "leaked": 0.008, "held": 0.002, "bytes": round(50 * DEFLATER / 5000, 6)}
         assert item["ratio"] == 1.0
     assert diff(store, per=["1000"])["summary"]["changed"] == 1  # the same units on both sides
-    with pytest.raises(UnclosedError, match="no units for the new run"):
+    with pytest.raises(UnclosedError, match="no units for the new side"):
         diff(store, per=["old=10"])
-    with pytest.raises(UnclosedError, match="neither run is labelled '2.2'"):
+    with pytest.raises(UnclosedError, match="neither side is labelled '2.2'"):
         diff(store, per=["2.2=10"])
     with pytest.raises(UnclosedError, match="positive number"):
         diff(store, per=["-5"])
@@ -249,57 +290,92 @@ def test_a_run_against_itself_has_nothing_new_or_fixed(store, tmp_path):
     assert result["summary"] == {"new": 0, "fixed": 0, "changed": 0, "unchanged": 1}
 
 
-def test_match_sites_pairs_each_site_once():
-    frames = stack("com.acme.Codec", "compress", 12, *CALLERS)
-    sites = [dict(site(i, GZ, frames, 1, 0, 1, 0), run=1, site_id=i, family="zlib", opened=1, released=0, leaked=1,
-                  held=0, bytes_leaked=1, bytes_held=0) for i in range(3)]
-    pairs = match_sites(sites[:1], sites)
-    assert [(o and o["site_id"], n and n["site_id"], how) for o, n, how, _ in pairs] == [
-        (0, 0, "signature"), (None, 1, None), (None, 2, None)]
+# -- naming sources -------------------------------------------------------------------------
 
-
-# -- naming runs ----------------------------------------------------------------------------
-
-def test_runs_are_named_by_database_id_and_label(store, tmp_path):
+def test_sources_are_named_by_database_id_label_or_folder(store, tmp_path):
     record(store, tmp_path, "2.1.8", [])
     record(store, tmp_path, "17", [])
     record(store, tmp_path, "2.1.8", [])
     db = str(store.path)
-    assert RunRef.parse(db).resolve(store)["id"] == 3
-    assert RunRef.parse(f"{db}:1").resolve(store)["id"] == 1
-    assert RunRef.parse(f"{db}:2.1.8").resolve(store)["id"] == 3  # the latest with that label
-    assert RunRef.parse(f"{db}:label=17").resolve(store)["id"] == 2
-    assert RunRef.parse(f"{db}:17").resolve(store)["id"] == 2  # no run 17: the label
-    assert RunRef.parse(":2", other_db=store.path) == RunRef(store.path, "2")
+    resolve = lambda ref: store.run_by_selector(ref.selector)["id"]
+    assert resolve(SourceRef.parse(db)) == 3
+    assert resolve(SourceRef.parse(f"{db}:1")) == 1
+    assert resolve(SourceRef.parse(f"{db}:2.1.8")) == 3  # the latest with that label
+    assert resolve(SourceRef.parse(f"{db}:label=17")) == 2
+    assert resolve(SourceRef.parse(f"{db}:17")) == 2  # no run 17: the label
+    assert SourceRef.parse(":2", other_db=store.path) == SourceRef(store.path, "2")
+    assert SourceRef.parse(str(tmp_path)) == SourceRef(tmp_path)  # a data folder
     with pytest.raises(UnclosedError, match=r"has no run labelled '2.2' \(its runs: 1 \[2.1.8\], 2 \[17\], 3 \[2.1.8\]\)"):
-        RunRef.parse(f"{db}:2.2").resolve(store)
+        resolve(SourceRef.parse(f"{db}:2.2"))
     with pytest.raises(UnclosedError, match="no database"):
-        RunRef.parse(str(tmp_path / "missing.db:1"))
+        SourceRef.parse(str(tmp_path / "missing.db:1"))
     with pytest.raises(UnclosedError, match="names no database"):
-        RunRef.parse(":1")
+        SourceRef.parse(":1")
     colon = tmp_path / "a:b.db"
     shutil.copy(store.path, colon)
-    assert RunRef.parse(str(colon)) == RunRef(colon)
-    assert RunRef.parse(f"{colon}:2.1.8") == RunRef(colon, "2.1.8")
+    assert SourceRef.parse(str(colon)) == SourceRef(colon)
+    assert SourceRef.parse(f"{colon}:2.1.8") == SourceRef(colon, "2.1.8")
 
 
 # -- the command ----------------------------------------------------------------------------
 
-def test_the_command_gates_on_new_sites_and_writes_json(store, tmp_path):
+def test_the_command_gates_on_new_findings_and_writes_json_and_html(store, tmp_path):
     record(store, tmp_path, "2.1.8", [site(1, GZ, stack("com.acme.Codec", "compress", 12, *CALLERS), 4, 0, 4, 0)])
     record(store, tmp_path, "2.1.9", [site(1, GZ, stack("com.acme.Codec", "compress", 12, *CALLERS), 4, 0, 4, 0),
                                       site(2, GZ, stack("com.acme.Cache", "put", 3, *CALLERS), 1, 0, 1, 0)])
     db = store.path
     gate = run_cli("diff", f"{db}:2.1.8", ":2.1.9", "--fail-on-new")
-    assert gate.returncode == NEW_SITES_FOUND == 4, gate.stderr
+    assert gate.returncode == NEW_FINDINGS_FOUND == 4, gate.stderr
     assert "new 1, fixed 0, changed 0, unchanged 1" in gate.stdout
     assert run_cli("diff", f"{db}:2.1.8", ":2.1.9").returncode == 0
     assert run_cli("diff", f"{db}:2.1.9", f"{db}:2.1.8", "--fail-on-new").returncode == 0  # only fixed
     out = tmp_path / "diff.json"
     assert run_cli("diff", f"{db}:1", f"{db}:2", "--format", "json", "-o", out).returncode == 0
     assert json.loads(out.read_text())["summary"] == {"new": 1, "fixed": 0, "changed": 0, "unchanged": 1}
+    page = run_cli("diff", f"{db}:1", f"{db}:2", "--format", "html")
+    assert page.returncode == 0 and "new 1</span>" in page.stdout and "com.acme.Cache.put(Cache.java:3)" in page.stdout
     missing = run_cli("diff", tmp_path / "nope.db", db)
     assert missing.returncode == 2 and "no database" in missing.stderr
     unknown = run_cli("diff", f"{db}:3.0", db)
     assert unknown.returncode == 1 and "has no run labelled '3.0'" in unknown.stderr
+    one = run_cli("diff", db)
+    assert one.returncode == 2 and "give OLD and NEW" in one.stderr
     assert "Examples:" in run_cli("diff", "--help").stdout
+
+
+def test_a_fleet_diff_merges_each_side_across_its_sources(tmp_path):
+    """Two hosts on 2.1.8, two on 2.1.9, a database each: Codec.compress leaks on both old hosts
+    and one new one; Cache.put is new, on one host."""
+    codec = site(1, GZ, stack("com.acme.Codec", "compress", 12, *CALLERS), 4, 0, 4, 0)
+    cache = site(2, GZ, stack("com.acme.Cache", "put", 3, *CALLERS), 1, 0, 1, 0)
+    hosts = {"old-a": [codec], "old-b": [codec], "new-a": [codec, cache], "new-b": []}
+    for host, sites in hosts.items():
+        with Store(tmp_path / f"{host}.db") as host_store:
+            record(host_store, tmp_path, host.split("-")[0], sites)
+    db = lambda host: tmp_path / f"{host}.db"
+    result = run_cli("diff", "--old", db("old-a"), "--old", db("old-b"), "--new", db("new-a"), "--new", db("new-b"),
+                     "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["summary"] == {"new": 1, "fixed": 0, "changed": 1, "unchanged": 0}
+    assert document["runs"]["old"]["sources"] == [str(db("old-a")), str(db("old-b"))]
+    assert (document["runs"]["old"]["name"], document["runs"]["new"]["name"]) == ("old", "new")  # their labels
+    [changed] = document["changed"]
+    assert {k: changed["old"][k] for k in ("leaked", "sources", "jvms")} == {"leaked": 8, "sources": 2, "jvms": 2}
+    assert {k: changed["new"][k] for k in ("leaked", "sources", "jvms")} == {"leaked": 4, "sources": 1, "jvms": 1}
+    text = run_cli("diff", "--old", db("old-a"), "--old", db("old-b"), "--new", db("new-a"), "--new", db("new-b"))
+    assert ("NEW java.util.zip.GZIPOutputStream: leaked 1 (262 KiB) held 0 (0 B) of 1 opened in new "
+            "(seen in 1 of 2 sources, 1 JVM(s)); not seen in old") in text.stdout.splitlines()
+    page = run_cli("diff", "--old", db("old-a"), "--old", db("old-b"), "--new", db("new-a"), "--format", "html")
+    assert page.returncode == 1 and "one run on each side" in page.stderr
+
+
+def test_the_readme_documents_every_field_of_the_json(store, tmp_path):
+    record(store, tmp_path, "a", [site(1, GZ, stack("com.acme.Codec", "compress", 12, *CALLERS), 4, 0, 4, 0)])
+    record(store, tmp_path, "b", [site(1, GZ, stack("com.acme.Codec", "compress", 14, *CALLERS), 9, 0, 9, 0)])
+    document = diff(store)
+    [item] = document["changed"]
+    fields = {*document, *document["runs"]["old"], *document["rule"], *item, *item["old"], *item["match"]}
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    contract = readme.split("`diff --format json`:", 1)[1].split("\n## ", 1)[0]
+    assert sorted(f for f in fields if f'`{f}`' not in contract and f'"{f}"' not in contract) == []

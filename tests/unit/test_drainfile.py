@@ -140,9 +140,9 @@ def test_a_whole_data_file_is_judged(tmp_path, capsys):
     leaked = write_drain(data_file(tmp_path / "leaked"), LEAKED)
     code, out, err = unclosed(capsys, "check", leaked.parent)
     assert (code, err) == (3, "")
-    assert out.startswith("unclosed: gate FAILED: 1 site(s) left zlib resources unreleased:\n"
-                          "  java.util.zip.GZIPOutputStream: leaked 1 (262 KiB) of 1 opened in JVM 4242 (com.example.Main)\n"
-                          "    culprit: com.example.Logger.log(Logger.java:12)\n")
+    assert out.startswith("unclosed: gate FAILED: 1 finding left zlib resources unreleased (1 JVM)\n\n"
+                          "java.util.zip.GZIPOutputStream: leaked 1 (262 KiB) of 1 opened; in JVM 4242 (com.example.Main)\n"
+                          "  culprit: com.example.Logger.log(Logger.java:12)\n")
     write_drain(data_file(tmp_path / "clean"), CLEAN)
     code, out, err = unclosed(capsys, "check", tmp_path / "clean")
     assert (code, err) == (0, "")

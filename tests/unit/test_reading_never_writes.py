@@ -25,7 +25,7 @@ from unit.test_cli import recorded_db
 from unit.test_drainfile import unclosed
 
 REPORT_LINE = "java.util.zip.GZIPOutputStream (zlib): leaked 3 (786 KiB) held 0 (0 B) of 4 opened"
-GATE_FAILED = "unclosed: gate FAILED: 1 site(s) left zlib resources unreleased:"
+GATE_FAILED = "unclosed: gate FAILED: 1 finding left zlib resources unreleased, 1 problem with the data (1 JVM)"
 
 
 def readings(db: Path, out: Path) -> list[tuple[list, int, str, str]]:
@@ -37,7 +37,7 @@ def readings(db: Path, out: Path) -> list[tuple[list, int, str, str]]:
         (["report", db, "--format", "html"], 0, "<!doctype html>\n", ""),
         (["diff", db, db], 0, "new 0, fixed 0, changed 0, unchanged 1", ""),
         (["check", db], 3, GATE_FAILED, ""),
-        (["baseline", db, "-o", out / "baseline.json"], 0, "", f"wrote 1 site(s) to {out / 'baseline.json'}\n"),
+        (["baseline", db, "-o", out / "baseline.json"], 0, "", f"wrote 1 finding(s) to {out / 'baseline.json'}\n"),
     ]
 
 

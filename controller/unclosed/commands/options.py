@@ -13,7 +13,8 @@ from ..units import parse_duration
 GATE_EXIT_CODES = f"""
     \b
     Exit codes: 0 the gate passed; {GATE_FAILED} a --fail-on kind leaked (reclaimed by the GC
-    unreleased) or was still held when its JVM exited; 1 an error; 2 a usage error."""
+    unreleased) or was still held when its JVM exited, or its data was incomplete (a JVM that did
+    not exit, unknown kinds, untracked objects); 1 an error; 2 a usage error."""
 
 
 class Duration(click.ParamType):

@@ -9,6 +9,7 @@ import click
 from ..gate import GATE_FAILED, evaluate, parse_fail_on, read_baseline
 from ..gate_source import run_recorded
 from ..writers import GATE_WRITERS
+from .check import allow_incomplete_option
 from .options import GATE_EXIT_CODES, baseline_option, fail_on_option, output_to, sample_option
 
 
@@ -20,17 +21,20 @@ from .options import GATE_EXIT_CODES, baseline_option, fail_on_option, output_to
 @fail_on_option()
 @click.option("--label", help="A name for these runs, shown in reports (e.g. the version).")
 @baseline_option
+@allow_incomplete_option
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the result as JUnit XML here, one test case per failing site.")
+              help="Also write the result as JUnit XML here, one test case per failing finding.")
 @sample_option("Track 1 object in N in each JVM")
-def run(command, db_path, fail_on, label, baseline_path, junit_path, sample):
+def run(command, db_path, fail_on, label, baseline_path, allow_incomplete, junit_path, sample):
     """Run COMMAND with the agent in every JVM it starts, then gate on what they left unreleased.
 
     The agent goes into JAVA_TOOL_OPTIONS (after what is there already), so every JVM the
     command starts records itself: a `java -jar`, `gradle test` with its daemon and test
     workers, `mvn verify` with its forks. Each JVM writes its data as it goes and at exit;
     each becomes one run in the database. A JVM killed hard keeps what it wrote before and
-    its run is marked incomplete. Exits with the command's own exit code when it fails.
+    its run is marked incomplete; it fails the gate (what it did after is unknown) unless
+    --allow-incomplete, and one still running at the end (a daemon) is judged on its leaks.
+    Exits with the command's own exit code when it fails.
     SIGINT or SIGTERM (Ctrl-C, a CI timeout) is passed on to the command and its JVMs; after
     10 s whatever is left is killed; the verdict on what was recorded is printed, and the exit
     code is the command's (130 or 143 when the signal ended it).
@@ -43,7 +47,7 @@ def run(command, db_path, fail_on, label, baseline_path, junit_path, sample):
     baseline = read_baseline(baseline_path) if baseline_path else None
     ended, runs = run_recorded(list(command), db_path, label, sample)
     exit_code = ended.exit_code
-    result = evaluate(runs, selectors, baseline)
+    result = evaluate(runs, selectors, baseline, allow_incomplete)
     if ended.stopped_by:
         click.echo(f"unclosed: {ended.stopped_by} received: passed on to {command[0]} and its JVMs, which stopped; "
                    "the verdict below covers what they recorded until then", err=True)

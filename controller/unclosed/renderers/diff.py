@@ -1,11 +1,14 @@
-"""`unclosed diff` as text and JSON: the document of diff.diff_runs (README: "Before and after a
+"""`unclosed diff` as text and JSON: the document of diff.diff_sides (README: "Before and after a
 release")."""
 
 import json
 from pathlib import Path
 
 from ..signature import culprit_index
-from ..units import clock, human_bytes
+from ..units import clock, human_bytes, printable
+
+JVMS_LISTED = 5  # runs of a side its header lists
+TESTS_SHOWN = 3
 
 
 def write_json(result: dict, out) -> None:
@@ -14,49 +17,66 @@ def write_json(result: dict, out) -> None:
 
 
 def write_text(result: dict, out) -> None:
-    w = out.write
-    old_run, new_run = result["runs"]["old"], result["runs"]["new"]
-    old_name, new_name = old_run["name"], new_run["name"]
-    w(f"unclosed diff: {old_name} -> {new_name}\n")
-    for run in (old_run, new_run):
-        w(f"  {run['name']}: {_describe(run)}\n")
+    def w(line: str = "") -> None:
+        out.write(printable(line) + "\n")
+
+    sides = result["runs"]
+    old_name, new_name = sides["old"]["name"], sides["new"]["name"]
+    w(f"unclosed diff: {old_name} -> {new_name}")
+    for side in (sides["old"], sides["new"]):
+        jvms = side["jvms"]
+        if len(jvms) == 1:
+            w(f"  {side['name']}: {_describe(jvms[0])}")
+            continue
+        w(f"  {side['name']}: {len(jvms)} JVMs in {len(side['sources'])} source(s)")
+        for run in jvms[:JVMS_LISTED]:
+            w(f"    {_describe(run)}")
+        if len(jvms) > JVMS_LISTED:
+            w(f"    and {len(jvms) - JVMS_LISTED} more")
     per = result["per"]
     if per:
-        w(f"  figures per {per['unit']}: {old_name} ran {per['old']:g}, {new_name} ran {per['new']:g}\n")
+        w(f"  figures per {per['unit']}: {old_name} ran {per['old']:g}, {new_name} ran {per['new']:g}")
     s = result["summary"]
-    w(f"new {s['new']}, fixed {s['fixed']}, changed {s['changed']}, unchanged {s['unchanged']}\n")
+    w(f"new {s['new']}, fixed {s['fixed']}, changed {s['changed']}, unchanged {s['unchanged']}")
 
     for item in result["new"]:
-        w("\n")
+        w()
         n = item["new"]
-        w(f"NEW {item['kind']}: {_figures_text(n, per)} in {new_name}")
-        w(f"; in {old_name} all {item['old']['opened']} opened were released\n" if item["old"] else
-          f"; not seen in {old_name}\n")
-        w(f"  culprit: {item['culprit'] or '(no frame outside the JDK)'}\n")
+        seen_before = (f"in {old_name} all {item['old']['opened']} opened were released" if item["old"] else
+                       f"not seen in {old_name}")
+        w(f"NEW {_kind(item)}: {_figures_text(n, per)} in {new_name}{_where(n, sides['new'])}; {seen_before}")
+        w(f"  culprit: {item['culprit'] or '(unknown)'}")
+        _write_tests(item, w)
         for frame in _below_culprit(item):
-            w(f"    at {frame}\n")
+            w(f"    at {frame}")
         _write_match(item, w)
     for item in result["changed"] + result["fixed"]:
-        w("\n")
+        w()
         o, n = item["old"], item["new"]
         if n and (n["leaked"] or n["held"]):
             ratio = f" (x{item['ratio']:g})" if item.get("ratio") is not None else ""
-            w(f"CHANGED {item['kind']}: {_arrow(o, n, 'leaked')}, {_arrow(o, n, 'held')}, "
-              f"{human_bytes(o['bytes'])} -> {human_bytes(n['bytes'])}{ratio}\n")
+            w(f"CHANGED {_kind(item)}: {_arrow(o, n, 'leaked')}, {_arrow(o, n, 'held')}, "
+              f"{human_bytes(o['bytes'])} -> {human_bytes(n['bytes'])}{ratio}")
             if per:
-                w(f"  per {per['unit']}: unreleased {_rate(o)} -> {_rate(n)}\n")
+                w(f"  per {per['unit']}: unreleased {_rate(o)} -> {_rate(n)}")
         else:
-            w(f"FIXED {item['kind']}: "
-              f"{_figures_text(o, per)} in {old_name}")
-            w(f"; in {new_name} all {n['opened']} opened were released\n" if n else f"; not seen in {new_name}\n")
+            now = f"in {new_name} all {n['opened']} opened were released" if n else f"not seen in {new_name}"
+            w(f"FIXED {_kind(item)}: {_figures_text(o, per)} in {old_name}{_where(o, sides['old'])}; {now}")
         _write_culprits(item, w)
+        if n and (n["leaked"] or n["held"]):
+            _write_tests(item, w)
         _write_match(item, w)
     if result["unchanged"]:
-        w("\nunchanged:\n")
+        w()
+        w("unchanged:")
         for item in result["unchanged"]:
             o, n = item["old"], item["new"]
             w(f"  {item['kind']} at {item['culprit']}: {_arrow(o, n, 'leaked')}, {_arrow(o, n, 'held')}, "
-              f"{human_bytes(o['bytes'])} -> {human_bytes(n['bytes'])}\n")
+              f"{human_bytes(o['bytes'])} -> {human_bytes(n['bytes'])}")
+
+
+def _kind(item: dict) -> str:
+    return item["kind"] or "(a site whose definition never reached the run: kind unknown)"
 
 
 def _describe(run: dict) -> str:
@@ -68,9 +88,20 @@ def _describe(run: dict) -> str:
 def _figures_text(f: dict, per) -> str:
     text = (f"leaked {f['leaked']} ({human_bytes(f['bytes_leaked'])}) held {f['held']} ({human_bytes(f['bytes_held'])}) "
             f"of {f['opened']} opened")
+    if f["paths"] > 1:
+        text += f" at {f['paths']} paths"
     if per and f["per_unit"]:
         text += f", {_rate(f)} unreleased per {per['unit']}"
     return text
+
+
+def _where(f: dict, side: dict) -> str:
+    """In how many of a side's sources (a fleet) or JVMs a finding was seen, when it has several."""
+    if len(side["sources"]) > 1:
+        return f" (seen in {f['sources']} of {len(side['sources'])} sources, {f['jvms']} JVM(s))"
+    if len(side["jvms"]) > 1:
+        return f" (seen in {f['jvms']} of {len(side['jvms'])} JVMs)"
+    return ""
 
 
 def _rate(f: dict) -> str:
@@ -88,24 +119,35 @@ def _below_culprit(item: dict, count: int = 3) -> list[str]:
     return frames[start + 1:start + 1 + count]
 
 
+def _write_tests(item: dict, w) -> None:
+    tests = item["tests"]
+    if tests:
+        more = f" and {len(tests) - TESTS_SHOWN} more" if len(tests) > TESTS_SHOWN else ""
+        w(f"  tests: {', '.join(f'{name} ({count})' for name, count in tests[:TESTS_SHOWN])}{more}")
+
+
 def _write_culprits(item: dict, w) -> None:
     o, n = item["old"], item["new"]
     if o and n and o["culprit"] != n["culprit"]:
-        w(f"  culprit: {o['culprit']}\n       now: {n['culprit']}\n")
+        w(f"  culprit: {o['culprit']}")
+        w(f"       now: {n['culprit']}")
     else:
-        w(f"  culprit: {(o or n)['culprit'] or '(no frame outside the JDK)'}\n")
+        w(f"  culprit: {(o or n)['culprit'] or '(unknown)'}")
 
 
 def _write_match(item: dict, w) -> None:
     match = item["match"]
     if not match:
         return
-    if match["by"] == "signature":
-        w(f"  matched by signature {match['signature']['new']}:\n")
-    else:
-        w(f"  matched by similarity {match['score']:.2f} ({match['signature']['old']} ~ {match['signature']['new']}):\n")
+    if match["by"] == "key":
+        w(f"  matched by key: {item['key']}")
+        return
+    if match["by"] == "relocated":
+        w(f"  matched by culprit method, package ignored: {match['signature']['new']}")
+        return
+    w(f"  matched by similarity {match['score']:.2f} ({match['signature']['old']} ~ {match['signature']['new']}):")
     for frame in match["frames"]:
         if frame["old"] == frame["new"]:
-            w(f"    = {frame['old']}\n")
+            w(f"    = {frame['old']}")
         else:
-            w(f"    {'=' if frame['same'] else '~'} {frame['old'] or '(none)'}  ->  {frame['new'] or '(none)'}\n")
+            w(f"    {'=' if frame['same'] else '~'} {frame['old'] or '(none)'}  ->  {frame['new'] or '(none)'}")
