@@ -2,10 +2,13 @@
 writers of `report` (renderers/) render in each format. A report covers one run, or every run
 (JVM) of the latest batch: the JVMs of one build, one data folder, one `unclosed run`."""
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .findings import Finding, Grouped, group, preexisting_by_kind, sum_counts
+from .datafiles import import_data_folder
+from .findings import Finding, Grouped, MergedFinding, RunFindings, group, merge_findings, preexisting_by_kind, sum_counts
+from .gate_source import read_runs
 from .store import Store
 
 
@@ -134,3 +137,52 @@ def read_report(store: Store, run_id: int | None = None, kinds=None, families=No
                    "bytes": sum(s["bytes_in_flight"] for s in creation)},
         everything=dict(sum_counts(with_culprit), sites=len(with_culprit)),
         kinds=list(kinds or []), families=list(families or []), include_clean=include_clean, value=value, by=by)
+
+
+@dataclass
+class FleetReport:
+    """Several sources at once (a database or data folder per host or per JVM): their findings
+    merged by key (findings.merge_findings), the ones seen in the most sources first."""
+    runs: list[RunFindings]  # each source's runs: a database's latest batch, a data folder's JVMs
+    findings: list[MergedFinding]
+    include_clean: bool = False
+
+    @property
+    def sources(self) -> list[str]:
+        return list(dict.fromkeys(rf.source for rf in self.runs))
+
+    @property
+    def sampled(self) -> str | None:
+        return sampled(max([rf.run["sample"] or 1 for rf in self.runs] or [1]))
+
+
+def read_fleet(paths: list[Path], kinds=None, families=None, include_clean: bool = False) -> FleetReport:
+    """The fleet report of several sources: of each database its latest batch, of each data
+    folder every JVM that wrote into it (read through a temporary database)."""
+    runs: list[RunFindings] = []
+    with tempfile.TemporaryDirectory(prefix="unclosed-report-") as scratch:
+        for n, path in enumerate(paths):
+            if path.is_dir():
+                with Store(Path(scratch) / f"{n}.db") as store:
+                    runs += read_runs(store, [jvm["run_id"] for jvm in import_data_folder(store, path)], str(path),
+                                      include_clean)
+            else:
+                with Store(path, readonly=True) as store:
+                    runs += read_runs(store, [run["id"] for run in store.latest_batch()], str(path), include_clean)
+    wanted = [f for f in merge_findings(runs) if _asked(f, kinds, families)]
+    return FleetReport(runs, wanted, include_clean)
+
+
+def _asked(finding: Finding, kinds, families) -> bool:
+    kind = finding.kind or ""
+    return ((not kinds or any(kind == k or kind.endswith("." + k) for k in kinds))
+            and (not families or finding.family in families))
+
+
+def read_folder(folder: Path, scratch: Path, **asked) -> RunReport:
+    """The report of a data folder: every JVM that wrote into it, through a database in `scratch`."""
+    with Store(scratch / "folder.db") as store:
+        import_data_folder(store, folder)
+        found = read_report(store, **asked)
+    found.db = folder
+    return found

@@ -9,6 +9,8 @@ from .store import Store
 # A report's writers take a report.RunReport and a text stream.
 REPORT_WRITERS = {"text": report.write_text, "json": report.write_json, "html": html.write_report,
                   "collapsed": report.write_collapsed}
+# A fleet report's (several sources at once) take a report.FleetReport.
+FLEET_WRITERS = {"text": report.write_fleet_text, "json": report.write_fleet_json}
 # A diff's take a diff.RunDiff: text and JSON render its document alone.
 DIFF_WRITERS = {"text": lambda run_diff, out: diff.write_text(run_diff.document, out),
                 "json": lambda run_diff, out: diff.write_json(run_diff.document, out),

@@ -32,12 +32,6 @@ HELD = [f for f in LEAKY_FINDINGS if f[5]]  # (marker, kind, opened, released, l
 HELD_COUNT = sum(f[5] for f in HELD)
 HELD_BYTES = sum(f[5] * f[6] for f in HELD)
 
-# `report` takes a database only; a data folder is a usage error that does not say what to do.
-REPORT_DATA_DIR = pytest.mark.xfail(strict=True, reason=(
-    "commands/report.py: DB is click.Path(dir_okay=False): a data folder gives \"Invalid value for 'DB': "
-    "File ... is a directory\" (exit 2), without pointing at `unclosed import`"))
-
-
 @pytest.fixture(scope="module")
 def shared():
     """A folder the namespaced JVMs see (theirs is a /tmp of their own): ZlibWorkload compiled
@@ -255,12 +249,3 @@ def test_import_prints_one_line_per_jvm(tmp_path):
         "run 1: JVM 7 (Exits), exited, 1 data file\n"
         "run 2: JVM 9 (Runs), did not exit (still running, detached or killed): incomplete, 2 data files\n"))
     assert done.stderr == f"2 runs in {tmp_path / 'x.db'}: unclosed report {tmp_path / 'x.db'}\n"
-
-
-@REPORT_DATA_DIR
-def test_report_on_a_data_folder_points_at_import(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    write_drain(data / "unclosed-7-5e5510a-000001.tsv", [("J", "main_class", "Exits")])
-    message = one_line_error(run_cli("report", data))
-    assert "unclosed import" in message, message

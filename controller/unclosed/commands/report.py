@@ -1,17 +1,19 @@
 """`unclosed report`: what a recorded run left unreleased, as findings (or sites), worst first."""
 
+import tempfile
 from pathlib import Path
 
 import click
 
 from ..collapsed import VALUES as COLLAPSED_VALUES
+from ..report import read_fleet, read_folder
 from ..store import Store
-from ..writers import REPORT_WRITERS, write_report
+from ..writers import DRAWS_TIMELINES, FLEET_WRITERS, REPORT_WRITERS, write_report
 from .options import format_option, output_option, output_to
 
 
 @click.command()
-@click.argument("db_path", metavar="DB", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("sources", metavar="SOURCE...", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @format_option(REPORT_WRITERS, "json is a stable contract for scripts and CI; html one self-contained page (sites, "
                "flame graph, timeline); collapsed folded stacks for flamegraph.pl or speedscope.")
 @click.option("--kind", "kinds", multiple=True,
@@ -27,8 +29,8 @@ from .options import format_option, output_option, output_to
 @output_option()
 @click.option("--value", type=click.Choice(list(COLLAPSED_VALUES)), default="bytes", show_default=True,
               help="What a collapsed stack counts: native bytes leaked + held, or one of them, or objects.")
-def report(db_path, fmt, kinds, families, run_id, by, include_clean, output_path, value):
-    """Show what a recorded run left unreleased: findings, worst first.
+def report(sources, fmt, kinds, families, run_id, by, include_clean, output_path, value):
+    """Show what recorded JVMs left unreleased: findings, worst first.
 
     A finding is a kind of resource and its culprit, the first line of your code on the stacks
     that created objects some of which leaked (the GC reclaimed them unreleased) or are still
@@ -37,12 +39,33 @@ def report(db_path, fmt, kinds, families, run_id, by, include_clean, output_path
     path, and how many more paths reach the culprit. What existed before tracking began is
     reported apart. By default the report covers every JVM of the latest batch (a build's).
 
+    SOURCE is a database (`record`, `run --db`, `import`) or a data folder (agents started
+    with data=DIR). Several sources are a fleet (a database or folder per host): their findings
+    merged, those seen in the most sources first (text or json).
+
     \b
     Examples: unclosed report audit.db
               unclosed report audit.db --by site
               unclosed report audit.db --format json --family zlib > leaks.json
               unclosed report audit.db --format html -o report.html
               unclosed report audit.db --format collapsed --value leaked > leaks.folded
+              unclosed report build/unclosed
+              unclosed report host-a.db host-b.db host-c.db
     """
-    with Store(db_path, readonly=True) as store, output_to(output_path) as out:
+    if len(sources) > 1:
+        if fmt not in FLEET_WRITERS or run_id is not None or by != "finding":
+            raise click.UsageError("several sources (a fleet) are reported as text or json, by finding, without --run")
+        fleet = read_fleet(list(sources), list(kinds), list(families), include_clean)
+        with output_to(output_path) as out:
+            FLEET_WRITERS[fmt](fleet, out)
+        return
+    source = sources[0]
+    if source.is_dir():
+        with tempfile.TemporaryDirectory(prefix="unclosed-report-") as scratch:
+            found = read_folder(source, Path(scratch), run_id=run_id, kinds=list(kinds), families=list(families),
+                                include_clean=include_clean, value=value, timeline=fmt in DRAWS_TIMELINES, by=by)
+        with output_to(output_path) as out:
+            REPORT_WRITERS[fmt](found, out)
+        return
+    with Store(source, readonly=True) as store, output_to(output_path) as out:
         write_report(store, out, fmt, run_id, list(kinds), list(families), include_clean, value, by)

@@ -3,10 +3,11 @@ folded stacks carry names from class metadata (frames, kinds, tests), escaped fo
 (units.printable)."""
 
 import json
+from collections import Counter
 
 from ..collapsed import folded_stacks
 from ..findings import Finding, is_runner, sum_counts
-from ..report import JvmReport, RunReport
+from ..report import FleetReport, JvmReport, RunReport
 from ..signature import culprit_index
 from ..units import clock, human_bytes, plural, printable, seconds
 
@@ -62,8 +63,8 @@ def _header(report: RunReport, jvm: JvmReport, line) -> None:
     line(f"recorded {clock(jvm.start_ms)} for {seconds(jvm.duration_s)}, {plural(run['drains'], 'drain')}, "
          f"{run['status']}")
     if run["mode"] == "attach" and run["tracking_since_ms"]:
-        line(f"tracking began when the agent was attached, {clock(run['tracking_since_ms'])}: "
-             "objects created before then are not known")
+        line(f"tracking began when the agent was attached, {clock(run['tracking_since_ms'])}: objects created "
+             "before then have no creation stacks (those still alive then are counted apart, below)")
     elif run["tracking_since_ms"]:
         line(f"tracking began at JVM start, {clock(run['tracking_since_ms'])}")
     if jvm.errors:
@@ -84,11 +85,15 @@ def _header(report: RunReport, jvm: JvmReport, line) -> None:
 
 
 def _finding(report: RunReport, finding: Finding, line) -> None:
-    """The kind and counts, the culprit, the top tests, the top path from the culprit down, and
-    how many more paths reach the culprit."""
     jvms = f", in {plural(len(finding.runs), 'JVM')}" if len(report.jvms) > 1 else ""
-    line(f"{_kind(finding.kind, finding.family)}: {_counts(finding.as_record(), report.include_clean)}{jvms}")
-    line(f"  culprit: {finding.culprit or '(not known)'}")
+    _finding_lines(finding, report.include_clean, jvms, finding.culprit, line)
+
+
+def _finding_lines(finding: Finding, include_clean: bool, where: str, culprit: str | None, line) -> None:
+    """The kind and counts, where it was seen, the culprit, the top tests, the top path from the
+    culprit down, and how many more paths reach the culprit."""
+    line(f"{_kind(finding.kind, finding.family)}: {_counts(finding.as_record(), include_clean)}{where}")
+    line(f"  culprit: {culprit or '(not known)'}")
     paths = finding.paths
     if paths[0]["detail"]:
         line(f"  {paths[0]['detail']}")
@@ -101,6 +106,46 @@ def _finding(report: RunReport, finding: Finding, line) -> None:
         line(text)
     if len(paths) > 1:
         line(f"  and {plural(len(paths) - 1, 'more path')}")
+
+
+def write_fleet_text(fleet: FleetReport, out) -> None:
+    """A fleet: a line of the sources, then each finding merged across them, seen in the most first."""
+    def line(text: str = "") -> None:
+        out.write(printable(text) + "\n")
+
+    jvms = Counter(rf.source for rf in fleet.runs)
+    line(f"unclosed: {plural(len(fleet.sources), 'source')}, {plural(len(fleet.runs), 'JVM')}: "
+         + ", ".join(f"{source} ({plural(jvms[source], 'JVM')})" for source in fleet.sources))
+    line()
+    if not fleet.findings:
+        line(f"Nothing left unreleased in any of them{' (' + fleet.sampled + ')' if fleet.sampled else ''}.")
+        return
+    for finding in fleet.findings:
+        where = f"; seen in {finding.sources} of {len(fleet.sources)} sources ({plural(finding.jvms, 'JVM')})"
+        culprits = finding.culprits
+        culprit = (culprits[0] + (f" (and {plural(len(culprits) - 1, 'more line')} of its method)" if len(culprits) > 1
+                                  else "")) if culprits else None
+        _finding_lines(finding, fleet.include_clean, where, culprit, line)
+        line()
+    sites = [site for finding in fleet.findings for site in finding.sites]
+    line(f"total: {plural(len(fleet.findings), 'finding')}: {_total(sum_counts(sites))}"
+         f"{' (' + fleet.sampled + ')' if fleet.sampled else ''}")
+
+
+def write_fleet_json(fleet: FleetReport, out) -> None:
+    """`sources`, `runs` (each with its `source`) and `findings`, each with the report's finding
+    fields but `runs` and `sites`, which are of one database: `sources`, `jvms`, `culprits` and
+    `members` ({source, run, site_id}) instead."""
+    jvms = Counter(rf.source for rf in fleet.runs)
+    findings = []
+    for finding in fleet.findings:
+        record = {k: v for k, v in finding.as_record().items() if k not in ("runs", "sites")}
+        findings.append(dict(record, sources=finding.sources, jvms=finding.jvms, culprits=finding.culprits,
+                             members=[{"source": rf.source, "run": site["run"], "site_id": site["site_id"]}
+                                      for rf, member in finding.members for site in member.sites]))
+    json.dump({"sources": [{"source": source, "jvms": jvms[source]} for source in fleet.sources],
+               "runs": [dict(rf.run, source=rf.source) for rf in fleet.runs], "findings": findings}, out, indent=2)
+    out.write("\n")
 
 
 def _folded(frames: list[str]) -> list[str]:
