@@ -52,7 +52,7 @@ def test_usage_errors_name_what_is_missing(tmp_path):
     assert one_line_error(run_cli("record", "123"), code=2) == (
         "Missing option '--db'. (see `unclosed record --help`)")
     assert one_line_error(run_cli("report", tmp_path / "missing.db"), code=2) == (
-        f"Invalid value for 'DB': File '{tmp_path / 'missing.db'}' does not exist. (see `unclosed report --help`)")
+        f"Invalid value for 'SOURCE...': Path '{tmp_path / 'missing.db'}' does not exist. (see `unclosed report --help`)")
     assert one_line_error(run_cli("attach", "abc"), code=2).startswith("Invalid value for 'PID': 'abc' is not a valid integer")
     assert one_line_error(run_cli("frobnicate"), code=2) == "No such command 'frobnicate'. (see `unclosed --help`)"
 

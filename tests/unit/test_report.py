@@ -122,7 +122,7 @@ def test_text_by_site_names_the_run_and_each_site(store, tmp_path):
                         "JDK 17.0.15 (Debian), mode attach")
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(T0 / 1000))
     assert lines[2] == (f"tracking began when the agent was attached, {started}: "
-                        "objects created before then are not known")
+                        "objects created before then have no creation stacks (those still alive then are counted apart, below)")
     at = lines.index("java.util.zip.GZIPOutputStream (zlib): leaked 5 (1.2 MiB) held 2 (512 KiB, oldest 3s) of 9 opened")
     assert lines[at + 1] == "  culprit: com.example.Site2.open(Site2.java:20)"
     assert lines[at + 2:at + 11] == [f"    at {frame}" for frame in FRAMES_B[:8]] + ["    ... 2 more"]
