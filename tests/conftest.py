@@ -1,5 +1,5 @@
-"""Shared by the tests: the JDKs on this machine, and small Java programs compiled and run on
-them (from a source string or a .java file, optionally as another user)."""
+"""Shared by the tests: the JDKs they run on, and small Java programs compiled and run on them
+(from a source string or a .java file, optionally as another user)."""
 from __future__ import annotations
 
 import pwd
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from jvm import env_without_java_options, find_jdks, java_feature
+from jvm import can_compile, env_without_java_options, find_jdks, java_feature, javac_for
 
 CLI = str(Path(sys.executable).parent / "unclosed")
 
@@ -29,28 +29,47 @@ public class Idle {
 
 
 def jdks() -> list[Path]:
-    """Every JDK under /usr/lib/jvm that has bin/java and javac, once each, oldest first."""
-    return find_jdks()
+    """The machine's own JDKs (17 and 25 here), oldest first: full JDKs, with javac and jar.
+    Most suites run on these."""
+    return [jdk for jdk in find_jdks() if can_compile(jdk)]
+
+
+def lts_jdks() -> list[Path]:
+    """Every LTS release among the runtimes (11, 17, 21, 25 here, with .ci/setup's), oldest
+    first. The core end-to-end suites run on these."""
+    return [jdk for jdk in find_jdks() if is_lts(java_feature(jdk))]
+
+
+def is_lts(feature: int) -> bool:
+    return feature == 11 or feature >= 17 and (feature - 17) % 4 == 0  # every two years since 17
 
 
 def jdk_id(jdk: Path) -> str:
     return f"jdk{java_feature(jdk)}"
 
 
-@pytest.fixture(params=jdks(), ids=jdk_id)
+# Session-scoped, so that a module's programs can be compiled once per JDK (a module-scoped
+# fixture may use them); pytest then runs the tests grouped by JDK.
+@pytest.fixture(scope="session", params=jdks(), ids=jdk_id)
 def jdk(request) -> Path:
-    """Runs the test once per JDK."""
+    """Runs the test once per JDK of the machine's (see jdks)."""
+    return request.param
+
+
+@pytest.fixture(scope="session", params=lts_jdks(), ids=jdk_id)
+def lts_jdk(request) -> Path:
+    """Runs the test once per LTS runtime (see lts_jdks)."""
     return request.param
 
 
 def compile_java(jdk: Path, source: str | Path, out: Path) -> str:
-    """Compiles a Java source (its text, or a .java file) with `jdk` into `out`; returns the
-    name of its public class."""
+    """Compiles a Java source (its text, or a .java file) for `jdk` (with jvm.javac_for) into
+    `out`; returns the name of its public class."""
     text = source.read_text() if isinstance(source, Path) else source
     name = re.search(r"public\s+(?:final\s+)?class\s+(\w+)", text)[1]
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.java").write_text(text)
-    subprocess.run([str(jdk / "bin" / "javac"), "-g", "-d", str(out), str(out / f"{name}.java")],
+    subprocess.run([*javac_for(jdk), "-g", "-d", str(out), str(out / f"{name}.java")],
                    check=True, capture_output=True, text=True)
     return name
 

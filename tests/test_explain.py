@@ -23,14 +23,15 @@ from pathlib import Path
 
 import pytest
 
-from jvm import RunningJvm, compile_program, env_without_java_options, find_jdks, java_feature
+from conftest import jdks
+from jvm import RunningJvm, compile_program, env_without_java_options, java_feature
 from unclosed import Store, attach_agent
 from unclosed.explain import (GIB, MIB, account, cgroup_memory, classify_mappings, components, explain, find_arenas,
                               find_stacks, growth, locate_memory_cgroup, parse_codecache, parse_flags,
                               parse_heap_info, parse_maps, parse_metaspace, parse_nmt, parse_properties,
                               parse_status, read_cgroup, render_growth, render_text)
 
-JDKS = find_jdks()
+JDKS = jdks()
 CLI = str(Path(sys.executable).parent / "unclosed")
 DATA = Path(__file__).parent / "data"
 PROGRAM = "MemoryWorkload"

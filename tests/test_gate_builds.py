@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from jvm import compile_program, find_jdks, java_feature, marked_line
+from conftest import jdks
+from jvm import compile_program, java_feature, marked_line
 
 ROOT = Path(__file__).parent.parent
 PROJECTS = Path(__file__).parent / "projects"
 BIN = Path(sys.executable).parent
-JDKS = find_jdks()
+JDKS = jdks()
 JDK17 = next((jdk for jdk in JDKS if java_feature(jdk) == 17), None)
 COMPRESSOR = PROJECTS / "shared/src/main/java/demo/Compressor.java"
 CULPRIT = "demo.Compressor.compress(Compressor.java:%d)" % next(

@@ -16,10 +16,11 @@ from types import SimpleNamespace
 import pytest
 
 from chromium import Page
-from jvm import PROGRAMS, RunningJvm, env_without_java_options, find_jdks, java_feature
+from conftest import jdks
+from jvm import PROGRAMS, RunningJvm, env_without_java_options, java_feature
 from unclosed import agent_jar, attach_agent
 
-JDKS = find_jdks()
+JDKS = jdks()
 CLI = str(Path(sys.executable).parent / "unclosed")
 OUT = Path(__file__).parent / "out"
 MAIN = "com.acme.app.Server"
