@@ -8,7 +8,7 @@ The library in brief: `attach_agent(pid)` loads the agent and returns its direct
 from .attach import agent_jar, attach_agent
 from .channel import AgentChannel
 from .errors import UnclosedError
-from .report import write_report
 from .store import Store
+from .writers import write_report
 
 __all__ = ["attach_agent", "AgentChannel", "Store", "write_report", "UnclosedError", "agent_jar"]

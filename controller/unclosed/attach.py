@@ -35,7 +35,7 @@ def attach_agent(pid: int, options: dict | None = None) -> Path:
     agent is already loaded, its directory is returned and `options` are not applied.
     """
     pid = int(pid)
-    owner = _check_target(pid)
+    owner = check_target(pid)
     vm = _attach(pid, owner)
     try:
         loaded_dir = vm.getSystemProperties().getProperty("unclosed.dir")
@@ -57,7 +57,7 @@ def attach_agent(pid: int, options: dict | None = None) -> Path:
 def agent_dir_of(pid: int) -> Path | None:
     """The directory of the agent running in JVM `pid`, or None when it runs none."""
     pid = int(pid)
-    vm = _attach(pid, _check_target(pid))
+    vm = _attach(pid, check_target(pid))
     try:
         loaded_dir = vm.getSystemProperties().getProperty("unclosed.dir")
     finally:
@@ -74,7 +74,7 @@ def process_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _check_target(pid: int) -> str:
+def check_target(pid: int) -> str:
     """Turn the common mistakes into clear errors before the Attach API spends 10 s on them.
     Returns the name of the user the process runs as."""
     if pid <= 0:

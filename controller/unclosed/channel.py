@@ -56,6 +56,19 @@ class AgentChannel:
         """Has the agent write everything new since the last drain to `path`; returns its summary."""
         return json.loads(self._call("drain", str(Path(path).absolute())))
 
+    def buffer_pools(self) -> dict | None:
+        """The JVM's BufferPoolMXBeans (direct, mapped): {name: {count, used, capacity}}, read in
+        the target through the agent's gateway (no JMX connector is started); None when they
+        cannot be read."""
+        try:
+            jvm = self._gateway.jvm
+            bean_class = jvm.java.lang.Class.forName("java.lang.management.BufferPoolMXBean")
+            return {str(b.getName()): {"count": int(b.getCount()), "used": int(b.getMemoryUsed()),
+                                       "capacity": int(b.getTotalCapacity())}
+                    for b in jvm.java.lang.management.ManagementFactory.getPlatformMXBeans(bean_class)}
+        except Exception:  # py4j errors of all kinds: the figure is optional
+            return None
+
     def detach(self) -> dict:
         """Removes the agent's instrumentation; the channel closes as the agent stops answering."""
         try:

@@ -1,6 +1,7 @@
-"""Folded stacks (`report --format collapsed`): one line per creation stack, root first,
-`frame;frame;frame value`, for flamegraph.pl, speedscope, inferno and the like. The HTML
-report draws its flame graph from the same stacks."""
+"""Folded stacks: one per creation stack, root first, `frame;frame;frame`, with a value (native
+bytes or objects) summed over the sites that share it. `report --format collapsed` prints them
+for flamegraph.pl, speedscope, inferno and the like; the HTML report draws its flame graph from
+the same stacks."""
 
 VALUES = {
     "bytes": lambda s: s["bytes_leaked"] + s["bytes_held"],  # native bytes leaked and held
@@ -27,7 +28,3 @@ def folded_stacks(findings: list[dict], value: str = "bytes") -> list[tuple[str,
         stacks[key] = stacks.get(key, 0) + amount
     return sorted(stacks.items())
 
-
-def write_collapsed(findings: list[dict], out, value: str = "bytes") -> None:
-    for stack, amount in folded_stacks(findings, value):
-        out.write(f"{stack} {amount}\n")

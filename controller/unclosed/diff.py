@@ -7,15 +7,13 @@ means a run of the other side's database.
 """
 
 import difflib
-import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UnclosedError
-from .report import human_bytes, site_findings
-from .signature import (MIN_SCORE, SIGNATURE_FRAMES, culprit_index, evidence, line_of, reduce_frame,
-                        signature, signature_id, similarity)
+from .report import RunReport, read_report
+from .signature import (MIN_SCORE, SIGNATURE_FRAMES, evidence, line_of, reduce_frame, signature, signature_id,
+                        similarity)
 from .store import Store
 
 NEW_SITES_FOUND = 4  # exit code of `diff --fail-on-new` when the new run has new leak sites
@@ -49,35 +47,16 @@ class RunRef:
 
     def resolve(self, store: Store) -> dict:
         """The run this names in `store`."""
-        selector = self.selector
-        if selector is None:
-            return store.run()
-        if selector.startswith("label="):
-            return _run_labelled(store, selector[len("label="):])
-        if selector.isdigit():
-            rows = list(store.db.query("SELECT * FROM runs WHERE id = ?", [int(selector)]))
-            if rows:
-                return rows[0]
-            try:
-                return _run_labelled(store, selector)
-            except UnclosedError:
-                raise UnclosedError(f"{store.path} has no run {selector} {_runs_in(store)}") from None
-        return _run_labelled(store, selector)
+        return store.run_by_selector(self.selector)
 
 
-def _run_labelled(store: Store, label: str) -> dict:
-    rows = list(store.db.query("SELECT * FROM runs WHERE label = ? ORDER BY id DESC LIMIT 1", [label]))
-    if not rows:
-        raise UnclosedError(f"{store.path} has no run labelled {label!r} {_runs_in(store)}")
-    return rows[0]
-
-
-def _runs_in(store: Store) -> str:
-    runs = store.runs()
-    if not runs:
-        return "(it has no runs)"
-    shown = ", ".join(f"{r['id']}" + (f" [{r['label']}]" if r["label"] else "") for r in runs[-8:])
-    return f"(its runs: {'..., ' if len(runs) > 8 else ''}{shown})"
+@dataclass
+class RunDiff:
+    """A diff as its writers take it: the document `diff --format json` prints, and the two
+    runs it compares."""
+    document: dict
+    old: RunReport
+    new: RunReport
 
 
 def run_name(run: dict) -> str:
@@ -116,33 +95,39 @@ def parse_units(values, old_run: dict, new_run: dict) -> tuple[float, float] | N
     return units["old"], units["new"]
 
 
-def diff_runs(old_store: Store, old_ref: RunRef, new_store: Store, new_ref: RunRef, per=(), unit: str = "unit",
-              depth: int = SIGNATURE_FRAMES, min_score: float = MIN_SCORE, tolerance: float = TOLERANCE) -> dict:
-    """Compares two runs; returns the document `diff --format json` prints (README: "Before and
-    after a release")."""
+def read_diff(old_store: Store, old_ref: RunRef, new_store: Store, new_ref: RunRef, per=(), unit: str = "unit",
+              depth: int = SIGNATURE_FRAMES, min_score: float = MIN_SCORE, tolerance: float = TOLERANCE,
+              timeline: bool = False) -> RunDiff:
+    """Reads the two runs (every site of each; with `timeline`, their timelines too) and compares them."""
     old_run, new_run = old_ref.resolve(old_store), new_ref.resolve(new_store)
-    units = parse_units(per, old_run, new_run)
-    old_sites = site_findings(old_store, old_run["id"], include_clean=True)
-    new_sites = site_findings(new_store, new_run["id"], include_clean=True)
-    pairs = match_sites(old_sites, new_sites, depth, min_score)
+    old = read_report(old_store, old_run["id"], include_clean=True, timeline=timeline)
+    new = read_report(new_store, new_run["id"], include_clean=True, timeline=timeline)
+    return RunDiff(diff_runs(old, new, per, unit, depth, min_score, tolerance), old, new)
+
+
+def diff_runs(old: RunReport, new: RunReport, per=(), unit: str = "unit", depth: int = SIGNATURE_FRAMES,
+              min_score: float = MIN_SCORE, tolerance: float = TOLERANCE) -> dict:
+    """Compares two runs, each read with every site (include_clean); returns the document
+    `diff --format json` prints (README: "Before and after a release")."""
+    units = parse_units(per, old.run, new.run)
+    pairs = match_sites(old.sites, new.sites, depth, min_score)
     result = {
-        "runs": {"old": _run_doc(old_store, old_run, units and units[0]),
-                 "new": _run_doc(new_store, new_run, units and units[1])},
+        "runs": {"old": _run_doc(old, units and units[0]), "new": _run_doc(new, units and units[1])},
         "per": {"unit": unit, "old": units[0], "new": units[1]} if units else None,
         "rule": {"signature_frames": depth, "min_score": min_score, "tolerance": tolerance},
         "summary": {},
         **{category: [] for category in CATEGORIES},
     }
-    for old, new, how, score in pairs:
-        old_unreleased, new_unreleased = _unreleased(old), _unreleased(new)
+    for old_site, new_site, how, score in pairs:
+        old_unreleased, new_unreleased = _unreleased(old_site), _unreleased(new_site)
         if not old_unreleased and not new_unreleased:
             continue
         category = "new" if not old_unreleased else "fixed" if not new_unreleased else "still"
-        site = old if category == "fixed" else new  # where it leaks: the site as `report` lists it
+        site = old_site if category == "fixed" else new_site  # where it leaks: the site as `report` lists it
         sig = signature(site, depth)
         item = dict(site, signature=sig, signature_id=signature_id(sig),
-                    old=_figures(old, units and units[0]), new=_figures(new, units and units[1]),
-                    match=evidence(old, new, how, score, depth) if old and new else None)
+                    old=_figures(old_site, units and units[0]), new=_figures(new_site, units and units[1]),
+                    match=evidence(old_site, new_site, how, score, depth) if old_site and new_site else None)
         if category == "still":
             item["ratio"] = _ratio(item["old"], item["new"], units)
             category = "changed" if _moved(item["old"], item["new"], units, tolerance) else "unchanged"
@@ -256,115 +241,5 @@ def _ratio(old: dict, new: dict, units) -> float | None:
     return round(n / o, 3) if o else None
 
 
-def _run_doc(store: Store, run: dict, units) -> dict:
-    return {**run, "db": str(store.path), "name": run_name(run), "units": units}
-
-
-# -- text -------------------------------------------------------------------------------------
-
-def write_diff(result: dict, out, format: str = "text") -> None:
-    if format == "json":
-        json.dump(result, out, indent=2)
-        out.write("\n")
-    elif format == "text":
-        _write_text(result, out)
-    else:
-        raise UnclosedError(f"unknown diff format {format!r} (text, json or html)")
-
-
-def _write_text(result: dict, out) -> None:
-    w = out.write
-    old_run, new_run = result["runs"]["old"], result["runs"]["new"]
-    old_name, new_name = old_run["name"], new_run["name"]
-    w(f"unclosed diff: {old_name} -> {new_name}\n")
-    for run in (old_run, new_run):
-        w(f"  {run['name']}: {_describe(run)}\n")
-    per = result["per"]
-    if per:
-        w(f"  figures per {per['unit']}: {old_name} ran {per['old']:g}, {new_name} ran {per['new']:g}\n")
-    s = result["summary"]
-    w(f"new {s['new']}, fixed {s['fixed']}, changed {s['changed']}, unchanged {s['unchanged']}\n")
-
-    for item in result["new"]:
-        w("\n")
-        n = item["new"]
-        w(f"NEW {item['kind']}: {_figures_text(n, per)} in {new_name}")
-        w(f"; in {old_name} all {item['old']['opened']} opened were released\n" if item["old"] else
-          f"; not seen in {old_name}\n")
-        w(f"  culprit: {item['culprit'] or '(no frame outside the JDK)'}\n")
-        for frame in _below_culprit(item):
-            w(f"    at {frame}\n")
-        _write_match(item, w)
-    for item in result["changed"] + result["fixed"]:
-        w("\n")
-        o, n = item["old"], item["new"]
-        if n and (n["leaked"] or n["held"]):
-            ratio = f" (x{item['ratio']:g})" if item.get("ratio") is not None else ""
-            w(f"CHANGED {item['kind']}: {_arrow(o, n, 'leaked')}, {_arrow(o, n, 'held')}, "
-              f"{human_bytes(o['bytes'])} -> {human_bytes(n['bytes'])}{ratio}\n")
-            if per:
-                w(f"  per {per['unit']}: unreleased {_rate(o)} -> {_rate(n)}\n")
-        else:
-            w(f"FIXED {item['kind']}: "
-              f"{_figures_text(o, per)} in {old_name}")
-            w(f"; in {new_name} all {n['opened']} opened were released\n" if n else f"; not seen in {new_name}\n")
-        _write_culprits(item, w)
-        _write_match(item, w)
-    if result["unchanged"]:
-        w("\nunchanged:\n")
-        for item in result["unchanged"]:
-            o, n = item["old"], item["new"]
-            w(f"  {item['kind']} at {item['culprit']}: {_arrow(o, n, 'leaked')}, {_arrow(o, n, 'held')}, "
-              f"{human_bytes(o['bytes'])} -> {human_bytes(n['bytes'])}\n")
-
-
-def _describe(run: dict) -> str:
-    clock = time.strftime("%Y-%m-%d %H:%M", time.localtime(run["started_ms"] / 1000)) if run.get("started_ms") else "?"
-    return (f"run {run['id']} of {Path(run['db']).name}, pid {run['pid']} {run.get('main_class') or '(main class unknown)'}, "
-            f"JDK {run.get('java_version') or '?'}, recorded {clock}, {run.get('status')}")
-
-
-def _figures_text(f: dict, per) -> str:
-    text = (f"leaked {f['leaked']} ({human_bytes(f['bytes_leaked'])}) held {f['held']} ({human_bytes(f['bytes_held'])}) "
-            f"of {f['opened']} opened")
-    if per and f["per_unit"]:
-        text += f", {_rate(f)} unreleased per {per['unit']}"
-    return text
-
-
-def _rate(f: dict) -> str:
-    p = f["per_unit"]
-    return f"{p['leaked'] + p['held']:.3g} ({human_bytes(round(p['bytes']))})"
-
-
-def _arrow(o: dict, n: dict, key: str) -> str:
-    return f"{key} {o[key]} -> {n[key]}"
-
-
-def _below_culprit(item: dict, count: int = 3) -> list[str]:
-    frames = item.get("frames") or []
-    start = culprit_index(item)
-    return frames[start + 1:start + 1 + count]
-
-
-def _write_culprits(item: dict, w) -> None:
-    o, n = item["old"], item["new"]
-    if o and n and o["culprit"] != n["culprit"]:
-        w(f"  culprit: {o['culprit']}\n       now: {n['culprit']}\n")
-    else:
-        w(f"  culprit: {(o or n)['culprit'] or '(no frame outside the JDK)'}\n")
-
-
-def _write_match(item: dict, w) -> None:
-    match = item["match"]
-    if not match:
-        return
-    if match["by"] == "signature":
-        w(f"  matched by signature {match['signature']['new']}:\n")
-    else:
-        w(f"  matched by similarity {match['score']:.2f} ({match['signature']['old']} ~ {match['signature']['new']}):\n")
-    for frame in match["frames"]:
-        if frame["old"] == frame["new"]:
-            w(f"    = {frame['old']}\n")
-        else:
-            w(f"    {'=' if frame['same'] else '~'} {frame['old'] or '(none)'}  ->  {frame['new'] or '(none)'}\n")
+def _run_doc(report: RunReport, units) -> dict:
+    return {**report.run, "db": str(report.db), "name": run_name(report.run), "units": units}

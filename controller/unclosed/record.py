@@ -1,13 +1,17 @@
 """Recording: drain a JVM's agent into the database every interval until told to stop."""
 
 import os
+import signal
+import sys
 import threading
 import time
+from contextlib import contextmanager
 
 from .attach import attach_agent, process_alive
 from .channel import AgentChannel
 from .errors import UnclosedError
 from .store import Store
+from .units import stopwatch
 
 
 def record(pid: int, store: Store, duration: float | None = None, interval: float = 5.0,
@@ -63,6 +67,26 @@ def record(pid: int, store: Store, duration: float | None = None, interval: floa
         channel.close()
 
 
+@contextmanager
+def stop_on_signals():
+    """Yields an event that Ctrl-C or SIGTERM sets: a recording then stops after one last drain.
+    A second Ctrl-C interrupts at once."""
+    stop = threading.Event()
+
+    def handle(signum, frame):
+        sys.stderr.write("\nstopping after one last drain (Ctrl-C again to stop at once)\n")
+        sys.stderr.flush()
+        stop.set()
+        signal.signal(signum, previous[signum])
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _wait(until: float, stop: threading.Event) -> bool:
     """Sleeps until the monotonic time `until`; True when `stop` was set meanwhile. Polls in
     short naps: a signal handler may set `stop`, and Event.wait could deadlock with it."""
@@ -82,8 +106,7 @@ class Progress:
         self.in_place = stream.isatty()
 
     def update(self, elapsed: float, drains: int, s: dict) -> None:
-        minutes, seconds = divmod(int(elapsed), 60)
-        line = (f"recording JVM {self.pid}: {minutes}:{seconds:02d} elapsed, {drains} drain{'s' if drains != 1 else ''}, "
+        line = (f"recording JVM {self.pid}: {stopwatch(elapsed)} elapsed, {drains} drain{'s' if drains != 1 else ''}, "
                 f"opened {s['opened']} leaked {s['leaked']} held {s['held']} at {s['sites']} sites")
         self.stream.write(f"\r\033[K{line}" if self.in_place else f"{line}\n")
         self.stream.flush()

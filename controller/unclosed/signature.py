@@ -12,6 +12,9 @@ what they are.
 
 Sites whose signatures differ may still be the same leak (a method renamed, a caller added):
 `similarity` scores a pair from 0 to 1 on kind, culprit and callers.
+
+A gate's baseline keys a site more strictly and more simply (`baseline_key`): its full kind and
+its culprit frame without the line number.
 """
 
 import difflib
@@ -39,11 +42,6 @@ def parse_frame(frame: str) -> tuple[str, str, str | None, int | None]:
     elif where:
         file = where
     return match["cls"], match["method"], file, line
-
-
-def package_of(frame: str) -> str:
-    cls = parse_frame(frame)[0]
-    return cls.rpartition(".")[0]
 
 
 def line_of(frame: str | None) -> int | None:
@@ -93,6 +91,13 @@ def chain(site: dict, depth: int = SIGNATURE_FRAMES) -> list[str]:
 def signature(site: dict, depth: int = SIGNATURE_FRAMES) -> str:
     """`GZIPOutputStream@GzipCodec.compress<Server.handle<Server.work`."""
     return f"{simple_kind(site.get('kind'))}@" + "<".join(reduce_frame(f) for f in chain(site, depth))
+
+
+def baseline_key(site: dict) -> str:
+    """What a baseline matches a site on: survives line-number changes, not renames.
+    `java.util.zip.GZIPOutputStream @ com.acme.Codec.compress`."""
+    culprit = re.sub(r"\(.*\)$", "", site["culprit"] or "") or (site["frames"] or ["?"])[0]
+    return f"{site['kind']} @ {culprit}"
 
 
 def signature_id(text: str) -> str:

@@ -1,8 +1,10 @@
 """The SQLite database of recorded runs: what each drain file of docs/protocol.md says, kept.
 
 One database holds any number of runs (one per `unclosed record`); nothing is overwritten.
-sqlite-utils creates the schema and answers simple queries; the bulk rows of a drain go through
-plain sqlite3 `executemany`, several times faster.
+The store is the only code that knows the schema: it takes drains in (drainfile.py parses them)
+and answers every question about runs with plain records (dicts). sqlite-utils creates the
+schema and answers simple queries; the bulk rows of a drain go through plain sqlite3
+`executemany`, several times faster.
 """
 
 import gc
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .drainfile import Drain, read_drain
 from .errors import StoreError
 
 APPLICATION = "unclosed"
@@ -106,6 +109,147 @@ class Store:
                 raise StoreError(f"{self.path} has no run {run_id}")
         return rows[0]
 
+    def run_by_selector(self, selector: str | None) -> dict:
+        """The run a selector names: None (the latest), an id (`3`; when no run has it, the
+        latest run labelled so), a label (`2.1.8`: the latest run labelled so) or `label=17` (a
+        label made of digits)."""
+        if selector is None:
+            return self.run()
+        if selector.startswith("label="):
+            return self._run_labelled(selector[len("label="):])
+        if selector.isdigit():
+            rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [int(selector)]))
+            if rows:
+                return rows[0]
+            try:
+                return self._run_labelled(selector)
+            except StoreError:
+                raise StoreError(f"{self.path} has no run {selector} {self._runs_listed()}") from None
+        return self._run_labelled(selector)
+
+    def _run_labelled(self, label: str) -> dict:
+        rows = list(self.db.query("SELECT * FROM runs WHERE label = ? ORDER BY id DESC LIMIT 1", [label]))
+        if not rows:
+            raise StoreError(f"{self.path} has no run labelled {label!r} {self._runs_listed()}")
+        return rows[0]
+
+    def _runs_listed(self) -> str:
+        """The runs, for an error that names none of them: `(its runs: 1 [2.1.8], 2)`."""
+        runs = self.runs()
+        if not runs:
+            return "(it has no runs)"
+        shown = ", ".join(f"{r['id']}" + (f" [{r['label']}]" if r["label"] else "") for r in runs[-8:])
+        return f"(its runs: {'..., ' if len(runs) > 8 else ''}{shown})"
+
+    # -- what a run found -------------------------------------------------------------------------
+    # A site's counters are in site_counts, a row whenever a drain changed them: max(drain) makes
+    # SQLite take the other columns from each site's latest row.
+
+    def site_findings(self, run_id: int | None = None, kinds=None, families=None,
+                      include_clean: bool = False) -> list[dict]:
+        """Each creation site of a run (default: the latest) with its latest counters, worst first:
+        by objects leaked, then held, then bytes leaked and held.
+
+        `kinds` match a full class name or its simple name (`GZIPOutputStream`); `families` match
+        exactly (`zlib`). Sites that released everything are left out unless `include_clean`.
+        """
+        run = self.run(run_id)
+        now_ms = run["last_drain_ms"] or run["started_ms"]
+        rows = self.db.query("""
+            SELECT c.site_id, s.kind, s.family, s.culprit, s.frames, s.detail, c.opened, c.released, c.leaked, c.held,
+                   c.bytes_leaked, c.bytes_held, c.oldest_held_ms, c.released_by_gc, max(c.drain)
+            FROM site_counts c LEFT JOIN sites s ON s.run_id = c.run_id AND s.agent_site_id = c.site_id
+            WHERE c.run_id = ? GROUP BY c.site_id""", [run["id"]])
+        findings = []
+        for row in rows:
+            if not include_clean and not (row["leaked"] or row["held"]):
+                continue
+            kind = row["kind"] or ""
+            if kinds and not any(kind == k or kind.endswith("." + k) for k in kinds):
+                continue
+            if families and row["family"] not in families:
+                continue
+            oldest = row["oldest_held_ms"]
+            findings.append({
+                "run": run["id"], "site_id": row["site_id"], "kind": row["kind"], "family": row["family"],
+                "opened": row["opened"], "released": row["released"], "leaked": row["leaked"], "held": row["held"],
+                "released_by_gc": row["released_by_gc"] or 0,
+                "bytes_leaked": row["bytes_leaked"], "bytes_held": row["bytes_held"],
+                "oldest_held_age_s": round(max(0, now_ms - oldest) / 1000, 1) if row["held"] and oldest else None,
+                "culprit": row["culprit"], "detail": row["detail"], "frames": json.loads(row["frames"] or "[]"),
+            })
+        findings.sort(key=lambda f: (-f["leaked"], -f["held"], -(f["bytes_leaked"] + f["bytes_held"]), f["site_id"]))
+        return findings
+
+    def site_totals(self, run_id: int) -> dict:
+        """What every creation site of a run opened, leaked and holds, and how many sites there are."""
+        opened, leaked, held, sites = self.conn.execute(
+            "SELECT coalesce(sum(opened), 0), coalesce(sum(leaked), 0), coalesce(sum(held), 0), count(*) "
+            "FROM (SELECT opened, leaked, held, max(drain) FROM site_counts WHERE run_id = ? GROUP BY site_id)",
+            [run_id]).fetchone()
+        return {"opened": opened, "leaked": leaked, "held": held, "sites": sites}
+
+    def direct_pool(self, run_id: int) -> dict | None:
+        """The JVM's own direct buffer pool at the run's last drain (count, memory_used,
+        total_capacity), beside what the run's direct sites hold; None for a run without the figures."""
+        figures = dict(self.conn.execute(
+            "SELECT name, value FROM agent_counters WHERE run_id = ? AND name LIKE 'direct_pool_%' "
+            "AND time_ms = (SELECT max(time_ms) FROM agent_counters WHERE run_id = ? AND name = 'direct_pool_count')",
+            [run_id, run_id]).fetchall())
+        if "direct_pool_count" not in figures:
+            return None
+        held, held_bytes = self.conn.execute(
+            "SELECT coalesce(sum(held), 0), coalesce(sum(bytes_held), 0) FROM (SELECT c.held, c.bytes_held, max(c.drain) "
+            "FROM site_counts c JOIN sites s ON s.run_id = c.run_id AND s.agent_site_id = c.site_id "
+            "WHERE c.run_id = ? AND s.family = 'direct' GROUP BY c.site_id)", [run_id]).fetchone()
+        return {"count": figures["direct_pool_count"], "memory_used": figures.get("direct_pool_used", 0),
+                "total_capacity": figures.get("direct_pool_capacity", 0), "held_by_sites": held,
+                "bytes_held_by_sites": held_bytes}
+
+    def dropped_counters(self, run_id: int) -> dict[str, int]:
+        """The agent's `dropped_*` counters at the last drain that sent each, by name."""
+        rows = self.conn.execute(
+            "SELECT name, value, max(time_ms) FROM agent_counters WHERE run_id = ? AND name LIKE 'dropped_%' "
+            "GROUP BY name", [run_id]).fetchall()
+        return {name: value for name, value, _ in rows}
+
+    def error_count(self, run_id: int) -> int:
+        """How many errors of its own the agent reported during the run."""
+        return self.conn.execute("SELECT count(*) FROM errors WHERE run_id = ?", [run_id]).fetchone()[0]
+
+    def timeline(self, run_id: int) -> dict:
+        """Per kind, at each drain: objects held, their native bytes, objects leaked so far.
+        {"t": [seconds since the run began], "kinds": {kind: {"held": [...], "bytes_held": [...], "leaked": [...]}}}"""
+        run = self.run(run_id)
+        rows = self.conn.execute("""
+            SELECT c.site_id, coalesce(s.kind, '?'), c.time_ms, c.held, c.bytes_held, c.leaked
+            FROM site_counts c LEFT JOIN sites s ON s.run_id = c.run_id AND s.agent_site_id = c.site_id
+            WHERE c.run_id = ? ORDER BY c.site_id, c.drain""", [run_id]).fetchall()
+        times = {row[0] for row in self.conn.execute(
+            "SELECT DISTINCT time_ms FROM agent_counters WHERE run_id = ?", [run_id])}
+        deltas: dict[str, dict[int, list[int]]] = {}  # kind -> time -> [held, bytes_held, leaked] changes
+        previous: dict[int, tuple] = {}
+        for site_id, kind, time_ms, *counts in rows:
+            times.add(time_ms)
+            before = previous.get(site_id, (0, 0, 0))
+            change = deltas.setdefault(kind, {}).setdefault(time_ms, [0, 0, 0])
+            for k in range(3):
+                change[k] += (counts[k] or 0) - before[k]
+            previous[site_id] = tuple(c or 0 for c in counts)
+        ordered = sorted(times)
+        start = min([run.get("started_ms") or ordered[0]] + ordered[:1]) if ordered else 0
+        kinds = {}
+        for kind, changes in sorted(deltas.items()):
+            running, series = [0, 0, 0], {"held": [], "bytes_held": [], "leaked": []}
+            for t in ordered:
+                for k, change in enumerate(changes.get(t, (0, 0, 0))):
+                    running[k] += change
+                series["held"].append(running[0])
+                series["bytes_held"].append(running[1])
+                series["leaked"].append(running[2])
+            kinds[kind] = series
+        return {"t": [round((t - start) / 1000, 2) for t in ordered], "kinds": kinds}
+
     # -- memory samples (`unclosed explain`) ---------------------------------------------------
 
     def add_memory_samples(self, pid: int, time_ms: int, components: dict, run_id: int | None = None) -> None:
@@ -131,7 +275,7 @@ class Store:
         time_ms = now_ms() if time_ms is None else time_ms
         try:
             with _gc_paused():
-                drain = _read_drain(path)
+                drain = read_drain(path)
                 with self.conn:
                     self._store(run_id, drain, time_ms)
         except BaseException as e:
@@ -144,7 +288,7 @@ class Store:
                 "released": totals[1], "leaked": totals[2], "held": totals[3],
                 "sites": len(drain.counts), "errors": len(drain.errors)}
 
-    def _store(self, run_id: int, drain: "Drain", time_ms: int) -> None:
+    def _store(self, run_id: int, drain: Drain, time_ms: int) -> None:
         ex, many = self.conn.execute, self.conn.executemany
         facts = {k: v for k, v in drain.facts.items() if k in RUN_FACTS}
         drain_no = ex(f"UPDATE runs SET drains = drains + 1, last_drain_ms = ?{''.join(f', {k} = ?' for k in facts)} "
@@ -232,122 +376,6 @@ def _gc_paused():
     finally:
         if was_enabled:
             gc.enable()
-
-
-class Drain:
-    """The records of one drain file. Object events stay lists of text fields, as SQLite takes them."""
-
-    def __init__(self):
-        self.facts: dict[str, str] = {}
-        self.sites: dict[int, list] = {}  # agent site id -> [role, kind, family, culprit, frames, detail]
-        self.threads: list[tuple] = []
-        self.events = 0
-        # Objects opened in this drain, by how they stand at its end. O fields: object, site,
-        # thread, created_ms, bytes; then R's site, thread, released_ms, G's thread, released_ms
-        # or L's reclaimed_ms.
-        self.held: list[list[str]] = []
-        self.opened_released: list[list[str]] = []
-        self.opened_freed: list[list[str]] = []
-        self.opened_leaked: list[list[str]] = []
-        # Ends of objects opened in an earlier drain (or whose O was dropped): the R, G or L fields.
-        self.released: list[list[str]] = []
-        self.freed: list[list[str]] = []
-        self.leaked: list[list[str]] = []
-        self.counts: dict[int, tuple] = {}  # creation site -> the 8 C totals (released_by_gc 0 if absent)
-        self.counters: list[tuple] = []
-        self.errors: list[tuple] = []
-        self.exit_ms: int | None = None  # a Z record: the JVM exited normally, this was its last drain
-
-
-def _read_drain(path: Path) -> Drain:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as e:
-        raise StoreError(f"cannot read drain file {path}: {e.strerror}") from None
-    lines = text.split("\n")
-    if lines[0] != "V\t1":
-        raise StoreError(f"{path} is not a drain file of format 1 (its first line is {lines[0][:40]!r})")
-    # Most lines are O, R and L: sort them out with as little work per line as possible.
-    x_lines, o_lines, r_lines, l_lines, g_lines, rest = [], [], [], [], [], []
-    x_add, o_add, r_add, l_add, g_add = x_lines.append, o_lines.append, r_lines.append, l_lines.append, g_lines.append
-    rest_add = rest.append
-    for line in lines:
-        tag = line[:2]
-        if tag == "X\t":
-            x_add(line)
-        elif tag == "O\t":
-            o_add(line)
-        elif tag == "R\t":
-            r_add(line)
-        elif tag == "L\t":
-            l_add(line)
-        elif tag == "G\t":
-            g_add(line)
-        else:
-            rest_add(line)
-    d = Drain()
-    d.events = 2 * len(x_lines) + len(o_lines) + len(r_lines) + len(l_lines) + len(g_lines)
-    # X: an O and its R in one line, fields in the order of an O's followed by the R's.
-    d.opened_released = [line[2:].split("\t") for line in x_lines]
-    opened = {fields[0]: fields for fields in (line[2:].split("\t") for line in o_lines)}
-    take = opened.pop
-    for fields in (line[2:].split("\t") for line in r_lines):
-        o = take(fields[0], None)
-        if o is None:
-            d.released.append(fields)
-        else:
-            d.opened_released.append(o + fields[1:])
-    for fields in (line[2:].split("\t") for line in g_lines):
-        o = take(fields[0], None)
-        if o is None:
-            d.freed.append(fields)
-        else:
-            d.opened_freed.append(o + fields[1:])
-    for fields in (line[2:].split("\t") for line in l_lines):
-        o = take(fields[0], None)
-        if o is None:
-            d.leaked.append(fields)
-        else:
-            d.opened_leaked.append(o + fields[1:])
-    d.held = list(opened.values())
-    _parse_other(rest, d, path)
-    return d
-
-
-def _parse_other(lines: list[str], d: Drain, path: Path) -> None:
-    line = ""
-    try:
-        for line in lines:
-            r = line.split("\t")
-            tag = r[0]
-            if tag == "C":
-                counts = tuple(int(x) for x in r[2:10])  # released_by_gc, the 8th, is newer
-                if len(counts) == 7:
-                    counts += (0,)
-                if len(counts) != 8:
-                    raise IndexError
-                d.counts[int(r[1])] = counts
-            elif tag == "S":
-                detail = r[6] if len(r) > 6 else ""  # newer than the other fields
-                d.sites[int(r[1])] = [r[2], r[3] or None, r[4] or None, r[5] or None, [], detail or None]
-            elif tag == "F":
-                frames = d.sites[int(r[1])][4]
-                index = int(r[2])
-                frames.extend([None] * (index + 1 - len(frames)))
-                frames[index] = r[3]
-            elif tag == "T":
-                d.threads.append((int(r[1]), r[2]))
-            elif tag == "J":
-                d.facts[r[1]] = r[2]
-            elif tag == "N":
-                d.counters.append((r[1], int(r[2])))
-            elif tag == "E":
-                d.errors.append((int(r[1]), r[2]))
-            elif tag == "Z":
-                d.exit_ms = int(r[1])
-            # V (the first line), empty lines and records newer than this controller: nothing to keep
-    except (IndexError, ValueError, KeyError):
-        raise StoreError(f"{path}: malformed record {line[:60]!r}") from None
 
 
 def _check_ours(path: Path) -> None:

@@ -3,18 +3,25 @@ package dev.unclosed.boot;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Events waiting for the next drain, in per-thread stripes so that threads do not contend.
- * Bounded: past {@code maxEvents} pending in all (one busy thread may use them all), events are
- * dropped and counted; the per-site totals stay exact regardless.
+ * The ends of objects that a drain has already reported as held, and the leaks, waiting for
+ * the next drain; objects created and released between two drains only count in their site's
+ * totals and never come here. In per-thread stripes so that threads do not contend. Bounded:
+ * past {@code maxEvents} pending in all (one busy thread may use them all), events are dropped
+ * and counted; the per-site totals stay exact regardless.
  */
 final class Journal {
-    static final int CREATED = 1;
     static final int RELEASED = 2;
+    /** Reclaimed unreleased, after a drain reported it held. */
     static final int LEAKED = 3;
     /** Released by the JVM after the GC found it unreachable (a direct buffer's memory): no stack. */
     static final int FREED = 4;
-    /** Longs per event: type, object id, site id, thread id, time, bytes. */
-    static final int WIDTH = 6;
+    /** Reclaimed unreleased before any drain reported it: its creation is written with it. */
+    static final int LEAKED_UNREPORTED = 5;
+    /**
+     * Longs per event: type, object id, site id (the release stack of an R, the creation site of
+     * an L), thread id (the releasing thread), time, bytes, created ms, test.
+     */
+    static final int WIDTH = 8;
 
     private static final int STRIPES = 16;
 
@@ -28,7 +35,7 @@ final class Journal {
         for (int i = 0; i < STRIPES; i++) stripes[i] = new Stripe();
     }
 
-    void add(int thread, int type, long objectId, int siteId, long timeMs, long bytes) {
+    void add(int thread, int type, TrackedRef ref, int siteId, long timeMs) {
         Stripe s = stripes[thread & (STRIPES - 1)];
         synchronized (s) {
             if (pending.incrementAndGet() > maxEvents) {
@@ -43,11 +50,13 @@ final class Journal {
             }
             int at = s.count * WIDTH;
             s.events[at] = type;
-            s.events[at + 1] = objectId;
+            s.events[at + 1] = ref.id;
             s.events[at + 2] = siteId;
             s.events[at + 3] = thread;
             s.events[at + 4] = timeMs;
-            s.events[at + 5] = bytes;
+            s.events[at + 5] = ref.bytes;
+            s.events[at + 6] = ref.createdMs;
+            s.events[at + 7] = ref.test;
             s.count++;
         }
     }

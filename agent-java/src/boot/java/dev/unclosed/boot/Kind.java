@@ -32,6 +32,14 @@ public final class Kind {
         this(id, name, family, bytes, libraryPrefixes, null, null);
     }
 
+    public String name() {
+        return name;
+    }
+
+    public String family() {
+        return family;
+    }
+
     boolean isPool(String className) {
         return startsWithAny(className, poolPrefixes);
     }
@@ -39,6 +47,11 @@ public final class Kind {
     /** A frame of the resource's own class or library: it never names the culprit. */
     boolean isLibrary(String className) {
         return className.equals(name) || startsWithAny(className, libraryPrefixes);
+    }
+
+    /** A frame that can name the culprit: neither the JDK's, the agent's, nor the resource's library. */
+    boolean isCulprit(String className) {
+        return !SiteTable.isJdkOrAgent(className) && !isLibrary(className);
     }
 
     private static boolean startsWithAny(String className, String[] prefixes) {

@@ -23,8 +23,8 @@ public final class Kinds {
     /** Kinds a rules file may add, at most (each retransformation of a session adds its own). */
     static final int MAX_KINDS = 1024;
 
-    static final long DEFLATER_BYTES = (1L << 17) + (1L << 17) + 6 * 1024;
-    static final long INFLATER_BYTES = 7 * 1024 + 32 * 1024;
+    public static final long DEFLATER_BYTES = (1L << 17) + (1L << 17) + 6 * 1024;
+    public static final long INFLATER_BYTES = 7 * 1024 + 32 * 1024;
 
     /** ZipFile and zipfs keep Inflaters in pools and end them when the file closes. */
     private static final String[] ZIP_POOLS = {"java.util.zip.ZipFile", "jdk.nio.zipfs."};
@@ -40,7 +40,7 @@ public final class Kinds {
 
     private Kinds() {}
 
-    static Kind get(int id) {
+    public static Kind get(int id) {
         return all[id];
     }
 

@@ -2,10 +2,20 @@ package dev.unclosed.boot;
 
 import java.util.concurrent.atomic.LongAdder;
 
-/** One distinct stack: where tracked objects are created (with their totals) or released. */
+/**
+ * One distinct stack: where tracked objects are created (with their totals) or released; or,
+ * for objects found alive when tracking began, their kind without a stack.
+ */
 public final class Site {
+    /** A creation stack. */
+    public static final char CREATION = 'c';
+    /** A release stack. */
+    public static final char RELEASE = 'r';
+    /** Objects that existed before tracking began (found at attach): no stack. */
+    public static final char PREEXISTING = 'p';
+
     final int id;
-    final boolean creation;
+    final char role;
     /** The tracked class whose stacks these are, before attribution to an owner. */
     final Kind resource;
     final String kind;
@@ -26,10 +36,10 @@ public final class Site {
     final LongAdder bytesReleased = new LongAdder();
     final LongAdder bytesLeaked = new LongAdder();
 
-    Site(int id, boolean creation, Kind resource, String kind, String family, String culprit, String[] frames, String detail,
+    Site(int id, char role, Kind resource, String kind, String family, String culprit, String[] frames, String detail,
             boolean pooled) {
         this.id = id;
-        this.creation = creation;
+        this.role = role;
         this.resource = resource;
         this.kind = kind;
         this.family = family;
@@ -39,33 +49,24 @@ public final class Site {
         this.pooled = pooled;
     }
 
-    /** Releases seen so far, for {@link #takesReleaseStack}; racy, as a sample may be. */
-    private long releases;
-
-    /**
-     * Whether to take the stack of this release: for the first 16 of a creation site, then 1 in
-     * 64. Where objects are released matters less than where they are not, and a stack is most
-     * of what tracking costs.
-     */
-    boolean takesReleaseStack() {
-        long n = releases++;
-        return n < 16 || n % 64 == 0;
-    }
-
     public int id() { return id; }
-    public boolean isCreation() { return creation; }
+    public char role() { return role; }
     public String kind() { return kind; }
     public String family() { return family; }
     public String culprit() { return culprit; }
     public String[] frames() { return frames.clone(); }
     public String detail() { return detail; }
 
+    /** Whether objects are counted here: a creation site or objects found at attach, not a pool's. */
+    boolean counts() {
+        return role != RELEASE && !pooled;
+    }
+
     /**
-     * Totals as {opened, released, leaked, held, bytesHeld, bytesLeaked, releasedByGc}. Released
-     * and leaked are read before opened, and opened is counted before an object can be released,
-     * so held is never negative.
+     * Its totals now. Released and leaked are read before opened, and opened is counted before
+     * an object can be released, so held is never negative.
      */
-    public long[] totals() {
+    public SiteTotals totals() {
         long byGc = releasedByGc.sum();
         long rel = released.sum();
         long leak = leaked.sum();
@@ -73,6 +74,6 @@ public final class Site {
         long bLeak = bytesLeaked.sum();
         long open = opened.sum();
         long bOpen = bytesOpened.sum();
-        return new long[] {open, rel, leak, open - rel - leak, bOpen - bRel - bLeak, bLeak, byGc};
+        return new SiteTotals(this, open, rel, leak, bOpen - bRel - bLeak, bLeak, byGc);
     }
 }

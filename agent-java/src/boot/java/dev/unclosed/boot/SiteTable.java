@@ -1,87 +1,95 @@
 package dev.unclosed.boot;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Deduplicates stacks into sites. A site is described (kind, culprit, frames as text) once,
- * when first seen; later captures of the same stack only hash and compare frames.
+ * Deduplicates stacks into sites, numbered 1, 2, ... in the order first seen. A site is
+ * described (kind, culprit, frames as text) once, when first seen; later captures of the same
+ * stack only hash and compare their keys.
  */
 final class SiteTable {
-    private static final String RECORDER_PACKAGE = "dev.unclosed.";
+    static final String AGENT_PACKAGE = "dev.unclosed.";
     private static final String[] JDK_PREFIXES = {"java.", "javax.", "jdk.", "sun.", "com.sun."};
+    private static final String[] OVERFLOW_FRAMES = {"(more distinct stacks than max_sites)"};
 
     private final ConcurrentHashMap<StackKey, Site> byStack = new ConcurrentHashMap<>();
     private final List<Site> all = new ArrayList<>();
-    private final int depth;
     private final int maxSites;
-    private int drained;
+    /** Sites so far, read without the lock: past the cap a new stack is not read as text. */
+    private volatile int count;
     private long dropped;
 
-    SiteTable(int depth, int maxSites) {
-        this.depth = depth;
+    SiteTable(int maxSites) {
         this.maxSites = maxSites;
     }
 
-    Site creationSite(StackTraceElement[] stack, Kind kind) {
-        return site(stack, kind, true, null, null);
+    /** The site of a captured stack; the first time, its frames are read again as text. */
+    Site site(StackKey captured, Kind kind, String kindName) {
+        Site site = byKey(captured);
+        if (site != null) return site;
+        return add(captured, kind, kindName, count >= maxSites ? null : StackCapture.describe(captured.size));
+    }
+
+    Site byKey(StackKey captured) {
+        return byStack.get(captured);
     }
 
     /**
-     * A creation site told apart by {@code detail} too (a stream's stages), with the kind a user
-     * sees already known ({@code kindName}).
+     * The site of a stack whose frames are known as text (the first capture of it; tests), or
+     * of one past the cap ({@code stack} null).
      */
-    Site creationSite(StackTraceElement[] stack, Kind kind, String detail, String kindName) {
-        return site(stack, kind, true, detail, kindName);
-    }
-
-    Site releaseSite(StackTraceElement[] stack, Kind kind) {
-        return site(stack, kind, false, null, null);
-    }
-
-    private Site site(StackTraceElement[] stack, Kind kind, boolean creation, String detail, String kindName) {
-        int from = 0;
-        while (from < stack.length && stack[from].getClassName().startsWith(RECORDER_PACKAGE)) from++;
-        int to = Math.min(stack.length, from + depth);
-        StackKey probe = new StackKey(kind.id, creation, stack, from, to, detail);
-        Site site = byStack.get(probe);
-        return site != null ? site : add(probe, kind, creation, kindName);
-    }
-
-    private synchronized Site add(StackKey probe, Kind kind, boolean creation, String kindName) {
-        Site site = byStack.get(probe);
+    synchronized Site add(StackKey captured, Kind kind, String kindName, StackTraceElement[] stack) {
+        Site site = byStack.get(captured);
         if (site != null) return site;
-        StackKey key = probe;
-        if (all.size() >= maxSites) {
+        StackKey key;
+        if (all.size() >= maxSites || stack == null) {
             // Past the cap every new stack of this kind and role shares one overflow site.
             dropped++;
-            key = new StackKey(kind.id, creation, new StackTraceElement[0], 0, 0, null);
+            key = new StackKey(0);
+            key.reset(kind.id, captured.role, null);
+            key.seal();
             site = byStack.get(key);
             if (site != null) return site;
-            kindName = null;
+            site = new Site(all.size() + 1, captured.role, kind, captured.role == Site.RELEASE ? "" : kind.name,
+                    captured.role == Site.RELEASE ? "" : kind.family, "", OVERFLOW_FRAMES, null, false);
         } else {
-            key = probe.copy();
+            key = captured.frozenCopy();
+            site = describe(all.size() + 1, key, kind, kindName, stack);
         }
-        site = describe(all.size() + 1, key, kind, creation, kindName);
-        all.add(site);
-        byStack.put(key, site);
+        remember(key, site);
         return site;
     }
 
-    private static Site describe(int id, StackKey key, Kind kind, boolean creation, String kindName) {
-        StackTraceElement[] stack = key.frames;
+    private void remember(StackKey key, Site site) {
+        all.add(site);
+        count = all.size();
+        byStack.put(key, site);
+    }
+
+    /** The site of the objects of a kind (as a user sees it) found alive when tracking began. */
+    synchronized Site preexisting(Kind kind, String kindName, String detail) {
+        StackKey key = new StackKey(0);
+        key.reset(kind.id, Site.PREEXISTING, (kindName == null ? kind.name : kindName) + "\n" + (detail == null ? "" : detail));
+        key.seal();
+        Site site = byStack.get(key);
+        if (site != null) return site;
+        site = new Site(all.size() + 1, Site.PREEXISTING, kind, kindName == null ? kind.name : kindName, kind.family, "",
+                new String[0], detail, false);
+        remember(key, site);
+        return site;
+    }
+
+    private static Site describe(int id, StackKey key, Kind kind, String kindName, StackTraceElement[] stack) {
         String[] frames = new String[stack.length];
         String culprit = "";
         for (int i = 0; i < stack.length; i++) {
             frames[i] = format(stack[i]);
-            String className = stack[i].getClassName();
-            if (culprit.isEmpty() && !isJdkOrAgent(className) && !kind.isLibrary(className)) culprit = frames[i];
+            if (culprit.isEmpty() && kind.isCulprit(stack[i].getClassName())) culprit = frames[i];
         }
-        if (stack.length == 0) frames = new String[] {"(more distinct stacks than max_sites)"};
-        if (!creation) return new Site(id, false, kind, "", "", culprit, frames, null, false);
-        if (kindName != null) return new Site(id, true, kind, kindName, kind.family, culprit, frames, key.detail, false);
+        if (key.role == Site.RELEASE) return new Site(id, Site.RELEASE, kind, "", "", culprit, frames, null, false);
+        if (kindName != null) return new Site(id, key.role, kind, kindName, kind.family, culprit, frames, key.detail, false);
 
         // Skip the resource's own constructor frames; the next frame created it.
         int i = 0;
@@ -94,11 +102,11 @@ final class SiteTable {
             String owner = "<init>".equals(stack[j].getMethodName()) ? kind.ownerOf(stack[j].getClassName()) : null;
             if (owner != null) attributed = owner;
         }
-        return new Site(id, true, kind, attributed, kind.family, culprit, frames, key.detail, pooled);
+        return new Site(id, key.role, kind, attributed, kind.family, culprit, frames, key.detail, pooled);
     }
 
     static boolean isJdkOrAgent(String className) {
-        if (className.startsWith(RECORDER_PACKAGE)) return true;
+        if (className.startsWith(AGENT_PACKAGE)) return true;
         for (String prefix : JDK_PREFIXES) {
             if (className.startsWith(prefix)) return true;
         }
@@ -117,65 +125,25 @@ final class SiteTable {
         return b.append(')').toString();
     }
 
-    synchronized List<Site> undrained() {
-        List<Site> fresh = new ArrayList<>(all.subList(drained, all.size()));
-        drained = all.size();
-        return fresh;
+    /** The sites numbered above {@code known}, in order: what a reader who has the first {@code known} lacks. */
+    synchronized List<Site> after(int known) {
+        return known >= all.size() ? new ArrayList<>() : new ArrayList<>(all.subList(Math.max(0, known), all.size()));
     }
 
-    synchronized List<Site> creationSites() {
+    int size() {
+        return count;
+    }
+
+    /** The sites whose objects are counted: creation sites and objects found at attach, not pools'. */
+    synchronized List<Site> counting() {
         List<Site> sites = new ArrayList<>();
         for (Site s : all) {
-            if (s.creation && !s.pooled) sites.add(s);
+            if (s.counts()) sites.add(s);
         }
         return sites;
     }
 
     synchronized long dropped() {
         return dropped;
-    }
-
-    /** A range of a captured stack, compared frame by frame. */
-    static final class StackKey {
-        final int kind;
-        final boolean creation;
-        final StackTraceElement[] frames;
-        final int from;
-        final int to;
-        final String detail;
-        final int hash;
-
-        StackKey(int kind, boolean creation, StackTraceElement[] frames, int from, int to, String detail) {
-            this.kind = kind;
-            this.creation = creation;
-            this.frames = frames;
-            this.from = from;
-            this.to = to;
-            this.detail = detail;
-            int h = (kind * 31 + (creation ? 1 : 0)) * 31 + (detail == null ? 0 : detail.hashCode());
-            for (int i = from; i < to; i++) h = h * 31 + frames[i].hashCode();
-            this.hash = h;
-        }
-
-        StackKey copy() {
-            return new StackKey(kind, creation, Arrays.copyOfRange(frames, from, to), 0, to - from, detail);
-        }
-
-        @Override
-        public int hashCode() {
-            return hash;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            if (!(o instanceof StackKey)) return false;
-            StackKey k = (StackKey) o;
-            if (k.hash != hash || k.kind != kind || k.creation != creation || k.to - k.from != to - from) return false;
-            if (detail == null ? k.detail != null : !detail.equals(k.detail)) return false;
-            for (int i = 0; i < to - from; i++) {
-                if (!frames[from + i].equals(k.frames[k.from + i])) return false;
-            }
-            return true;
-        }
     }
 }

@@ -1,16 +1,19 @@
 package dev.unclosed.boot;
 
 /**
- * The objects being tracked, found by identity. Striped, so that threads creating and
- * releasing objects rarely share a lock, and chained through {@link TrackedRef#next} so an
+ * The objects being tracked, found by identity of their key. Striped, so that threads creating
+ * and releasing objects rarely share a lock, and chained through {@link TrackedRef#next} so an
  * entry costs no more than the reference itself.
  */
 final class TrackedTable {
     private static final int STRIPES = 64;
 
     private final Stripe[] stripes = new Stripe[STRIPES];
+    private final int maxPerStripe;
 
-    TrackedTable() {
+    /** Holds at most about {@code maxTracked} (a cap per stripe, so that the check costs no walk over all stripes). */
+    TrackedTable(int maxTracked) {
+        maxPerStripe = Math.max(1, maxTracked / STRIPES);
         for (int i = 0; i < STRIPES; i++) stripes[i] = new Stripe();
     }
 
@@ -18,28 +21,37 @@ final class TrackedTable {
         return stripes[(hash ^ (hash >>> 16)) & (STRIPES - 1)];
     }
 
-    void add(TrackedRef ref) {
+    /** What {@link #add} says of an entry it did not add. */
+    static final int ADDED = 0;
+    static final int PRESENT = 1;
+    static final int FULL = 2;
+
+    /** Adds the entry unless its key is tracked already or its stripe is full; one lock. */
+    int add(TrackedRef ref, Object key) {
         Stripe s = stripe(ref.hash);
         synchronized (s) {
+            if (s.find(ref.hash, key) != null) return PRESENT;
+            if (s.size >= maxPerStripe) return FULL;
             s.add(ref);
+            return ADDED;
         }
     }
 
-    /** Removes and returns the entry for this object, or null if it is not tracked. */
-    TrackedRef remove(Object referent) {
-        int hash = System.identityHashCode(referent);
+    /** Whether the key is tracked (read before taking a stack for an object that may be). */
+    boolean contains(Object key) {
+        int hash = System.identityHashCode(key);
         Stripe s = stripe(hash);
         synchronized (s) {
-            return s.remove(hash, referent, null);
+            return s.find(hash, key) != null;
         }
     }
 
-    /** Whether this object is tracked. */
-    boolean contains(Object referent) {
-        int hash = System.identityHashCode(referent);
+    /** Removes and returns the entry found by this key, or null if it is not tracked. */
+    TrackedRef remove(Object key) {
+        int hash = System.identityHashCode(key);
         Stripe s = stripe(hash);
         synchronized (s) {
-            return s.find(hash, referent) != null;
+            return s.remove(hash, key, null);
         }
     }
 
@@ -51,34 +63,25 @@ final class TrackedTable {
         }
     }
 
-    /**
-     * Whether the stripe this object would go to holds its share of {@code maxTracked} already:
-     * a cap per stripe, read without the lock, so that the check costs no walk over all stripes.
-     */
-    boolean isFull(Object referent, int maxTracked) {
-        return stripe(System.identityHashCode(referent)).size >= Math.max(1, maxTracked / STRIPES);
-    }
-
     int size() {
         int n = 0;
         for (Stripe s : stripes) n += s.size;
         return n;
     }
 
-    /** Oldest creation time of the objects still held, by site id (0 where none). */
-    long[] oldestHeldBySite(int siteCount) {
-        long[] oldest = new long[siteCount + 1];
+    /** Visits every entry, a stripe at a time under its lock (the visitor must be quick). */
+    void forEach(Visitor visitor) {
         for (Stripe s : stripes) {
             synchronized (s) {
                 for (TrackedRef head : s.buckets) {
-                    for (TrackedRef r = head; r != null; r = r.next) {
-                        int id = r.site.id;
-                        if (id < oldest.length && (oldest[id] == 0 || r.createdMs < oldest[id])) oldest[id] = r.createdMs;
-                    }
+                    for (TrackedRef r = head; r != null; r = r.next) visitor.visit(r);
                 }
             }
         }
-        return oldest;
+    }
+
+    interface Visitor {
+        void visit(TrackedRef ref);
     }
 
     void clear() {
@@ -102,18 +105,18 @@ final class TrackedTable {
             size++;
         }
 
-        TrackedRef find(int hash, Object referent) {
+        TrackedRef find(int hash, Object key) {
             for (TrackedRef r = buckets[(hash >>> 6) & (buckets.length - 1)]; r != null; r = r.next) {
-                if (r.hash == hash && r.get() == referent) return r;
+                if (r.hash == hash && r.isFoundBy(key)) return r;
             }
             return null;
         }
 
-        TrackedRef remove(int hash, Object referent, TrackedRef target) {
+        TrackedRef remove(int hash, Object key, TrackedRef target) {
             int i = (hash >>> 6) & (buckets.length - 1);
             TrackedRef prev = null;
             for (TrackedRef r = buckets[i]; r != null; prev = r, r = r.next) {
-                if (r == target || (referent != null && r.hash == hash && r.get() == referent)) {
+                if (r == target || (key != null && r.hash == hash && r.isFoundBy(key))) {
                     if (prev == null) buckets[i] = r.next;
                     else prev.next = r.next;
                     r.next = null;

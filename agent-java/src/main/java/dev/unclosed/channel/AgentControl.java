@@ -2,67 +2,98 @@ package dev.unclosed.channel;
 
 import dev.unclosed.boot.Drain;
 import dev.unclosed.boot.Recorder;
-import dev.unclosed.core.AgentCore;
-import java.io.File;
+import dev.unclosed.boot.SiteTotals;
+import dev.unclosed.io.PrivateFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Supplier;
 
 /** The py4j entry point: what the controller may ask of the agent. Answers are short JSON text. */
 public final class AgentControl {
-    private final AgentCore core;
+    private final SessionFacts facts;
+    private final Path dir;
+    private final Readers readers;
+    private final Supplier<String> rulesJson;
+    private final Runnable detach;
 
-    public AgentControl(AgentCore core) {
-        this.core = core;
+    /** {@code rulesJson}: how the rules matched, a JSON array; {@code detach}: ends the session. */
+    public AgentControl(SessionFacts facts, Path dir, Readers readers, Supplier<String> rulesJson, Runnable detach) {
+        this.facts = facts;
+        this.dir = dir;
+        this.readers = readers;
+        this.rulesJson = rulesJson;
+        this.detach = detach;
     }
 
     public String version() {
-        return AgentCore.VERSION;
+        return SessionFacts.AGENT_VERSION;
     }
 
     public String status() {
         Recorder.ignoreCurrentThread();
-        long[] s = Recorder.status();
-        Map<String, String> f = core.facts();
-        // One walk over the sites gives both the families and, summed, the bytes held.
+        Recorder.Status s = Recorder.status();
+        StringBuilder json = new StringBuilder("{");
+        for (Map.Entry<String, String> fact : facts.records().entrySet()) {
+            json.append(Json.quote(fact.getKey())).append(": ").append(Json.quote(fact.getValue())).append(", ");
+        }
         long bytesHeld = 0;
         StringBuilder families = new StringBuilder("{");
-        for (Map.Entry<String, long[]> family : Recorder.heldByFamily().entrySet()) {
+        for (Map.Entry<String, long[]> family : heldByFamily().entrySet()) {
             if (families.length() > 1) families.append(", ");
-            families.append(quote(family.getKey())).append(": {\"held\": ").append(family.getValue()[0])
-                    .append(", \"bytes_held\": ").append(family.getValue()[1]).append('}');
-            bytesHeld += family.getValue()[1];
+            long[] f = family.getValue();
+            families.append(Json.quote(family.getKey())).append(": {\"held\": ").append(f[0]).append(", \"bytes_held\": ")
+                    .append(f[1]).append('}');
+            bytesHeld += f[1];
         }
-        families.append('}');
-        return "{\"pid\": " + f.get("pid") + ", \"mode\": " + quote(core.mode()) + ", \"tracking_since_ms\": "
-                + Recorder.trackingSinceMs() + ", \"java_version\": " + quote(f.get("java_version")) + ", \"java_vendor\": "
-                + quote(f.get("java_vendor")) + ", \"main_class\": " + quote(f.get("main_class")) + ", \"held\": " + s[0]
-                + ", \"pending_events\": " + s[1] + ", \"dropped_events\": " + s[2] + ", \"errors\": " + s[3]
-                + ", \"bytes_held\": " + bytesHeld + ", \"sample\": " + Recorder.sample() + ", \"families\": " + families + "}";
+        return json.append("\"held\": ").append(s.held).append(", \"bytes_held\": ").append(bytesHeld)
+                .append(", \"pending_events\": ").append(s.pendingEvents).append(", \"dropped_events\": ").append(s.droppedEvents)
+                .append(", \"errors\": ").append(s.errors).append(", \"instrumentation_errors\": ").append(s.instrumentationErrors)
+                .append(", \"agent_dir\": ").append(Json.quote(dir.toString())).append(", \"rules\": ").append(rulesJson.get())
+                .append(", \"families\": ").append(families).append("}}").toString();
     }
 
-    /** Writes everything new to {@code path}; one drain at a time. */
-    public synchronized String drain(String path) throws Exception {
+    /** {held, bytes held} by family; one walk over the sites. */
+    private static Map<String, long[]> heldByFamily() {
+        Map<String, long[]> families = new TreeMap<>();
+        for (SiteTotals t : Recorder.totals()) {
+            long[] f = families.computeIfAbsent(t.site.family(), k -> new long[2]);
+            f[0] += t.held;
+            f[1] += t.bytesHeld;
+        }
+        return families;
+    }
+
+    /**
+     * Writes what this reader lacks (it knows the first {@code sitesKnown} sites, threads and
+     * tests) to the file {@code name} in the agent's folder; objects younger than
+     * {@code intervalMs} count as in flight. One drain at a time.
+     */
+    public synchronized String drain(String name, int sitesKnown, int threadsKnown, int testsKnown, long intervalMs)
+            throws IOException {
         Recorder.ignoreCurrentThread();
-        Drain drain = Recorder.drain();
+        if (!PrivateFiles.isPlainName(name)) throw new IllegalArgumentException("a drain file is a plain name, not " + name);
+        Drain drain = Recorder.drain(sitesKnown, threadsKnown, testsKnown, intervalMs);
         if (drain == null) throw new IllegalStateException("the agent is not tracking (detached)");
-        File file = new File(path);
-        int events = DrainWriter.write(file, drain, core.facts(), false);
-        return "{\"events\": " + events + ", \"sites\": " + drain.newSites.size() + ", \"bytes\": " + file.length() + "}";
+        Path file = DrainWriter.writeFile(dir, name, drain, facts, false);
+        readers.drained(drain, intervalMs);
+        return "{\"seq\": " + drain.seq + ", \"events\": " + drain.events.length / Drain.EVENT_WIDTH + ", \"held_listed\": "
+                + drain.held.length / Drain.HELD_WIDTH + ", \"new_sites\": " + drain.newSites.size() + ", \"sites_known\": "
+                + drain.sitesKnown + ", \"threads_known\": " + drain.threadsKnown + ", \"tests_known\": " + drain.testsKnown
+                + ", \"bytes\": " + Files.size(file) + "}";
+    }
+
+    /** The reader stops recording: at exit, no data is left for it. */
+    public String finishReading() {
+        readers.finished();
+        return "{\"reading\": false}";
     }
 
     public String detach() {
         Recorder.ignoreCurrentThread();
-        core.detach();
+        detach.run();
         return "{\"detached\": true}";
-    }
-
-    static String quote(String s) {
-        if (s == null) return "null";
-        StringBuilder b = new StringBuilder(s.length() + 2).append('"');
-        for (char c : s.toCharArray()) {
-            if (c == '"' || c == '\\') b.append('\\').append(c);
-            else if (c < 0x20) b.append(String.format("\\u%04x", (int) c));
-            else b.append(c);
-        }
-        return b.append('"').toString();
     }
 }

@@ -1,15 +1,13 @@
 package dev.unclosed.channel;
 
 import dev.unclosed.boot.Recorder;
-import dev.unclosed.core.AgentLog;
-import java.io.File;
+import dev.unclosed.io.AgentLog;
+import dev.unclosed.io.PrivateFiles;
 import java.io.IOException;
-import java.io.Writer;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.concurrent.TimeUnit;
 import javax.net.SocketFactory;
@@ -18,20 +16,21 @@ import py4j.GatewayServer;
 
 /**
  * The py4j control server: loopback only, a random port, a random token in a file only the
- * owner can read. All its threads are daemons, so the JVM exits exactly as it would without it.
+ * JVM's user can read (whoever holds it can run code in the JVM: py4j gives reflection). All
+ * its threads are daemons, so the JVM exits exactly as it would without it.
  */
 public final class ControlServer {
     private static final String CONTROL_FILE = "control";
 
     private final GatewayServer server;
-    private final File controlFile;
+    private final Path controlFile;
 
-    private ControlServer(GatewayServer server, File controlFile) {
+    private ControlServer(GatewayServer server, Path controlFile) {
         this.server = server;
         this.controlFile = controlFile;
     }
 
-    public static ControlServer start(File dir, AgentControl control) throws Exception {
+    public static ControlServer start(Path dir, AgentControl control) throws Exception {
         GatewayServer.turnLoggingOff();
         byte[] secret = new byte[24];
         new SecureRandom().nextBytes(secret);
@@ -56,34 +55,23 @@ public final class ControlServer {
             if (System.nanoTime() > deadline || !accept.isAlive()) throw new IOException("control server did not start");
             Thread.sleep(5);
         }
-        File controlFile = new File(dir, CONTROL_FILE);
-        writePrivately(controlFile, server.getListeningPort() + " " + token + "\n");
-        controlFile.deleteOnExit();
+        byte[] line = (server.getListeningPort() + " " + token + "\n").getBytes(StandardCharsets.US_ASCII);
+        Path controlFile = PrivateFiles.writeAtomically(dir, CONTROL_FILE, out -> out.write(line));
         return new ControlServer(server, controlFile);
     }
 
-    /** Written to a private temporary file, then renamed: a reader never sees half of it. */
-    private static void writePrivately(File file, String text) throws IOException {
-        File tmp = new File(file.getParentFile(), file.getName() + ".tmp");
-        Files.deleteIfExists(tmp.toPath());
+    /** Stops after the current answer has been sent, then runs {@code then}. */
+    public void stopSoon(Runnable then) {
         try {
-            Files.createFile(tmp.toPath(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        } catch (UnsupportedOperationException e) {
-            Files.createFile(tmp.toPath());
+            Files.deleteIfExists(controlFile);
+        } catch (IOException e) {
+            AgentLog.write("cannot remove " + controlFile + ": " + e);
         }
-        try (Writer w = Files.newBufferedWriter(tmp.toPath(), StandardCharsets.UTF_8)) {
-            w.write(text);
-        }
-        Files.move(tmp.toPath(), file.toPath(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    /** Stops after the current answer has been sent. */
-    public void stopSoon() {
-        controlFile.delete();
         Thread stopper = new Thread(() -> {
             try {
                 Thread.sleep(200);
                 server.shutdown();
+                then.run();
             } catch (Throwable t) {
                 AgentLog.write("control server shutdown: " + t);
             }

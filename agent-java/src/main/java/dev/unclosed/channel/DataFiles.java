@@ -2,68 +2,77 @@ package dev.unclosed.channel;
 
 import dev.unclosed.boot.Drain;
 import dev.unclosed.boot.Recorder;
-import dev.unclosed.core.AgentCore;
-import dev.unclosed.core.AgentLog;
-import java.io.File;
-import java.io.IOException;
-import java.lang.management.ManagementFactory;
+import dev.unclosed.io.AgentLog;
+import dev.unclosed.io.PrivateFiles;
+import java.nio.file.Path;
 
 /**
  * Drains into a data folder by itself, for JVMs that no controller talks to (tests, CI):
- * every few seconds, and a last time at exit. Files are {@code unclosed-<pid>-<seq>.tsv},
- * renamed into place when whole, so a JVM killed hard still leaves all it wrote before.
+ * every few seconds, and a last time at exit. Files are {@code unclosed-<pid>-<seq>.tsv}, each
+ * written whole before it appears under its name, so a JVM killed hard still leaves all it
+ * wrote before. The folder is the reader: it knows every site, thread and test written so far.
  */
 public final class DataFiles {
-    private final File dir;
-    private final AgentCore core;
-    private final String prefix;
+    private final Path dir;
+    private final SessionFacts facts;
+    private final long intervalMs;
+    private Thread flusher;
     private int seq;
+    private int sitesKnown;
+    private int threadsKnown;
+    private int testsKnown;
     private boolean closed;
 
-    private DataFiles(File dir, AgentCore core) {
+    private DataFiles(Path dir, SessionFacts facts, long intervalMs) {
         this.dir = dir;
-        this.core = core;
-        this.prefix = "unclosed-" + ManagementFactory.getRuntimeMXBean().getName().split("@")[0] + "-";
+        this.facts = facts;
+        this.intervalMs = intervalMs;
     }
 
-    public static DataFiles start(File dir, AgentCore core, int flushSeconds) throws IOException {
-        if (!dir.isDirectory() && !dir.mkdirs()) throw new IOException("cannot create data folder " + dir);
-        DataFiles files = new DataFiles(dir, core);
-        Thread flusher = new Thread(() -> {
+    /** Starts writing into {@code folder}, a folder of this user's alone (see PrivateFiles.folder). */
+    public static DataFiles start(Path folder, SessionFacts facts, int flushSeconds) {
+        DataFiles files = new DataFiles(folder, facts, flushSeconds * 1000L);
+        files.flusher = new Thread(() -> {
             Recorder.ignoreCurrentThread();
             try {
                 while (true) {
-                    Thread.sleep(flushSeconds * 1000L);
-                    if (!files.write(null, false)) return;
+                    Thread.sleep(files.intervalMs);
+                    if (!files.write(false)) return;
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }, "unclosed-data");
-        flusher.setDaemon(true);
-        flusher.start();
+        files.flusher.setDaemon(true);
+        files.flusher.start();
         return files;
     }
 
     /**
-     * Writes one drain file (the given drain, or a fresh one); {@code last} closes the folder
-     * for this JVM. False once closed or no longer tracking.
+     * Writes one drain file; {@code last} (the JVM exits) closes the folder for this JVM and
+     * counts nothing young as in flight. False once closed or no longer tracking.
      */
-    public synchronized boolean write(Drain drain, boolean last) {
+    public synchronized boolean write(boolean last) {
         if (closed) return false;
         closed = last;
         try {
-            Drain d = drain != null ? drain : Recorder.drain();
+            Drain d = Recorder.drain(sitesKnown, threadsKnown, testsKnown, last ? 0 : intervalMs);
             if (d == null) return false;
-            String name = prefix + String.format("%06d", ++seq) + ".tsv";
-            File tmp = new File(dir, "." + name + ".tmp");
-            DrainWriter.write(tmp, d, core.facts(), last);
-            if (!tmp.renameTo(new File(dir, name))) throw new IOException("cannot rename " + tmp);
+            String name = "unclosed-" + facts.pid + "-" + String.format("%06d", ++seq) + ".tsv";
+            DrainWriter.writeFile(dir, name, d, facts, last);
+            sitesKnown = d.sitesKnown;
+            threadsKnown = d.threadsKnown;
+            testsKnown = d.testsKnown;
             return true;
         } catch (Throwable t) {
             AgentLog.write("data file not written: " + t);
             Recorder.error(t);
             return !last;
         }
+    }
+
+    /** Stops the periodic writes (detach). */
+    public void stop() {
+        flusher.interrupt();
     }
 }

@@ -11,10 +11,22 @@ import java.lang.management.ManagementFactory;
 final class DirectPool {
     private DirectPool() {}
 
-    /** {count, memory used, total capacity}, or null where the JVM has no such pool. */
-    static long[] figures() {
+    static final class Figures {
+        final long count;
+        final long memoryUsed;
+        final long totalCapacity;
+
+        Figures(long count, long memoryUsed, long totalCapacity) {
+            this.count = count;
+            this.memoryUsed = memoryUsed;
+            this.totalCapacity = totalCapacity;
+        }
+    }
+
+    /** The pool's figures now, or null where the JVM has no such pool. */
+    static Figures figures() {
         for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
-            if ("direct".equals(pool.getName())) return new long[] {pool.getCount(), pool.getMemoryUsed(), pool.getTotalCapacity()};
+            if ("direct".equals(pool.getName())) return new Figures(pool.getCount(), pool.getMemoryUsed(), pool.getTotalCapacity());
         }
         return null;
     }

@@ -2,98 +2,127 @@ package dev.unclosed.channel;
 
 import dev.unclosed.boot.Drain;
 import dev.unclosed.boot.Site;
+import dev.unclosed.boot.SiteCounts;
+import dev.unclosed.boot.SiteTotals;
+import dev.unclosed.io.PrivateFiles;
 import java.io.BufferedWriter;
-import java.io.File;
-import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
-/** Writes a {@link Drain} as a drain file, format 1 of docs/protocol.md. */
-final class DrainWriter {
-    private DrainWriter() {}
+/** Writes a {@link Drain} as a drain file, format 2 of docs/protocol.md. */
+public final class DrainWriter {
+    static final int FORMAT = 2;
+    /** The last data of a session a controller was recording, left in the agent's folder at exit. */
+    public static final String EXIT_FILE = "exit.tsv";
 
-    /**
-     * Writes the file; returns the number of events written. {@code last}: the JVM is exiting
-     * and nothing follows (a {@code Z} record ends the file).
-     */
-    static int write(File file, Drain drain, Map<String, String> facts, boolean last) throws IOException {
-        int events = drain.events.length / Drain.EVENT_WIDTH;
-        try (Writer w = new BufferedWriter(new OutputStreamWriter(new FileOutputStream(file), StandardCharsets.UTF_8), 1 << 16)) {
-            w.write("V\t1\n");
-            for (Map.Entry<String, String> fact : facts.entrySet()) line(w, "J", fact.getKey(), fact.getValue());
-            for (String[] thread : drain.newThreads) line(w, "T", thread[0], thread[1]);
-            for (Site s : drain.newSites) {
-                line(w, "S", Integer.toString(s.id()), s.isCreation() ? "c" : "r", s.kind(), s.family(), s.culprit(), s.detail());
-                String[] frames = s.frames();
-                for (int i = 0; i < frames.length; i++) line(w, "F", Integer.toString(s.id()), Integer.toString(i), frames[i]);
-            }
-            writeEvents(w, drain.events);
-            for (Site s : drain.creationSites) {
-                long[] t = s.totals();
-                long oldest = s.id() < drain.oldestHeld.length ? drain.oldestHeld[s.id()] : 0;
-                w.write("C\t" + s.id() + "\t" + t[0] + "\t" + t[1] + "\t" + t[2] + "\t" + t[3] + "\t" + t[4] + "\t" + t[5]
-                        + "\t" + oldest + "\t" + t[6] + "\n");
-            }
-            long[] pool = DirectPool.figures();
-            if (pool != null) {
-                line(w, "N", "direct_pool_count", Long.toString(pool[0]));
-                line(w, "N", "direct_pool_used", Long.toString(pool[1]));
-                line(w, "N", "direct_pool_capacity", Long.toString(pool[2]));
-            }
-            line(w, "N", "dropped_events", Long.toString(drain.droppedEvents));
-            line(w, "N", "dropped_sites", Long.toString(drain.droppedSites));
-            line(w, "N", "dropped_objects", Long.toString(drain.droppedObjects));
-            line(w, "N", "errors", Long.toString(drain.errors));
-            line(w, "N", "held", Long.toString(drain.held));
-            for (String[] e : drain.errorMessages) line(w, "E", e[0], e[1]);
-            if (last) line(w, "Z", Long.toString(System.currentTimeMillis()));
-        }
-        return events;
+    private final Writer w;
+    private long lines;
+
+    private DrainWriter(OutputStream out) {
+        this.w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 1 << 16);
+    }
+
+    /** Writes the drain file {@code dir/name}, whole or not at all. */
+    public static Path writeFile(Path dir, String name, Drain drain, SessionFacts facts, boolean last) throws IOException {
+        return PrivateFiles.writeAtomically(dir, name, out -> write(out, drain, facts, last));
     }
 
     /**
-     * Creations first, so that a reader meets an object before its release or leak. An object
-     * created and released within this drain, the common case, is one {@code X} line.
+     * Writes the file; {@code last}: the JVM is exiting and nothing follows (a {@code Z} record).
+     * The {@code W} record ends every file with the count of the lines before it, so that a
+     * reader knows the file is whole.
      */
-    private static void writeEvents(Writer w, long[] ev) throws IOException {
-        Map<Long, Integer> releasedAt = new HashMap<>();
+    private static void write(OutputStream out, Drain drain, SessionFacts facts, boolean last) throws IOException {
+        DrainWriter d = new DrainWriter(out);
+        d.line("V", Integer.toString(FORMAT));
+        for (Map.Entry<String, String> fact : facts.records().entrySet()) d.line("J", fact.getKey(), fact.getValue());
+        d.line("J", "drain_seq", Long.toString(drain.seq));
+        for (Drain.ThreadName t : drain.newThreads) d.line("T", Integer.toString(t.id), t.name);
+        List<String> tests = drain.newTests;
+        for (int i = 0; i < tests.size(); i++) d.line("U", Integer.toString(drain.testsBefore + i + 1), tests.get(i));
+        for (Site s : drain.newSites) {
+            d.line("S", Integer.toString(s.id()), String.valueOf(s.role()), s.kind(), s.family(), s.culprit(), s.detail());
+            String[] frames = s.frames();
+            for (int i = 0; i < frames.length; i++) d.line("F", Integer.toString(s.id()), Integer.toString(i), frames[i]);
+        }
+        d.objects(drain);
+        for (SiteCounts c : drain.counts) {
+            SiteTotals t = c.totals;
+            d.numbers("C", t.site.id(), t.opened, t.released, t.leaked, t.held, t.bytesHeld, t.bytesLeaked, c.oldestHeldMs,
+                    t.releasedByGc, c.inFlight, c.bytesInFlight);
+        }
+        DirectPool.Figures pool = DirectPool.figures();
+        if (pool != null) {
+            d.counter("direct_pool_count", pool.count);
+            d.counter("direct_pool_used", pool.memoryUsed);
+            d.counter("direct_pool_capacity", pool.totalCapacity);
+        }
+        Drain.Counters n = drain.counters;
+        d.counter("dropped_events", n.droppedEvents);
+        d.counter("dropped_sites", n.droppedSites);
+        d.counter("dropped_objects", n.droppedObjects);
+        d.counter("held_not_listed", n.heldNotListed);
+        d.counter("errors", n.errors);
+        d.counter("instrumentation_errors", n.instrumentationErrors);
+        d.counter("held", n.held);
+        for (Drain.ErrorNote e : drain.errors) d.line("E", Long.toString(e.timeMs), e.message);
+        if (last) d.line("Z", Long.toString(System.currentTimeMillis()));
+        d.line("W", Long.toString(d.lines));
+        d.w.flush();
+    }
+
+    /**
+     * Objects: those newly found held, and those reclaimed unreleased before any drain listed
+     * them (their creation first), then the ends of objects listed before.
+     */
+    private void objects(Drain drain) throws IOException {
+        long[] h = drain.held;
+        for (int at = 0; at < h.length; at += Drain.HELD_WIDTH) {
+            numbers("O", h[at], h[at + 1], h[at + 2], h[at + 3], h[at + 4], h[at + 5]);
+        }
+        long[] ev = drain.events;
         for (int at = 0; at < ev.length; at += Drain.EVENT_WIDTH) {
-            if (ev[at] == Drain.RELEASED) releasedAt.put(ev[at + 1], at);
-        }
-        StringBuilder b = new StringBuilder(96);
-        for (int type : new int[] {Drain.CREATED, Drain.RELEASED, Drain.FREED, Drain.LEAKED}) {
-            for (int at = 0; at < ev.length; at += Drain.EVENT_WIDTH) {
-                if (ev[at] != type) continue;
-                b.setLength(0);
-                long id = ev[at + 1], site = ev[at + 2], thread = ev[at + 3], time = ev[at + 4], bytes = ev[at + 5];
-                if (type == Drain.CREATED) {
-                    Integer r = releasedAt.remove(id);
-                    b.append(r == null ? "O\t" : "X\t").append(id).append('\t').append(site).append('\t').append(thread)
-                            .append('\t').append(time).append('\t').append(bytes);
-                    if (r != null) b.append('\t').append(ev[r + 2]).append('\t').append(ev[r + 3]).append('\t').append(ev[r + 4]);
-                } else if (type == Drain.RELEASED) {
-                    if (!releasedAt.containsKey(id)) continue; // written with its creation
-                    b.append("R\t").append(id).append('\t').append(site).append('\t').append(thread).append('\t').append(time);
-                } else if (type == Drain.FREED) {
-                    b.append("G\t").append(id).append('\t').append(thread).append('\t').append(time);
-                } else {
-                    b.append("L\t").append(id).append('\t').append(time);
-                }
-                w.append(b).append('\n');
+            if (ev[at] == Drain.LEAKED_UNREPORTED) {
+                long id = ev[at + 1];
+                numbers("O", id, ev[at + 2], id >>> 32, ev[at + 6], ev[at + 5], ev[at + 7]);
             }
+        }
+        for (int at = 0; at < ev.length; at += Drain.EVENT_WIDTH) {
+            long type = ev[at], id = ev[at + 1], site = ev[at + 2], thread = ev[at + 3], time = ev[at + 4];
+            if (type == Drain.RELEASED) numbers("R", id, site, thread, time);
+            else if (type == Drain.FREED) numbers("G", id, thread, time);
+            else numbers("L", id, time);
         }
     }
 
-    private static void line(Writer w, String record, String... fields) throws IOException {
+    private void counter(String name, long value) throws IOException {
+        line("N", name, Long.toString(value));
+    }
+
+    private void numbers(String record, long... fields) throws IOException {
+        w.write(record);
+        for (long f : fields) {
+            w.write('\t');
+            w.write(Long.toString(f));
+        }
+        w.write('\n');
+        lines++;
+    }
+
+    /** Fields never hold a tab or a line break (they would split the record): spaces instead. */
+    private void line(String record, String... fields) throws IOException {
         w.write(record);
         for (String f : fields) {
             w.write('\t');
             w.write(f == null ? "" : f.replace('\t', ' ').replace('\n', ' ').replace('\r', ' '));
         }
         w.write('\n');
+        lines++;
     }
 }

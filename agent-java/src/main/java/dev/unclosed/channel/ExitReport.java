@@ -1,7 +1,6 @@
 package dev.unclosed.channel;
 
-import dev.unclosed.boot.Drain;
-import dev.unclosed.boot.Site;
+import dev.unclosed.boot.SiteTotals;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,26 +11,23 @@ public final class ExitReport {
 
     private ExitReport() {}
 
-    public static void print(Drain drain, PrintStream out) {
-        List<Site> findings = new ArrayList<>();
-        for (Site s : drain.creationSites) {
-            long[] t = s.totals();
-            if (t[2] > 0 || t[3] > 0) findings.add(s);
+    public static void print(List<SiteTotals> totals, int sample, PrintStream out) {
+        List<SiteTotals> findings = new ArrayList<>();
+        for (SiteTotals t : totals) {
+            if (t.leaked > 0 || t.held > 0) findings.add(t);
         }
-        findings.sort((a, b) -> {
-            long[] x = a.totals(), y = b.totals();
-            return x[2] != y[2] ? Long.compare(y[2], x[2]) : Long.compare(y[3], x[3]);
-        });
+        findings.sort((a, b) -> a.leaked != b.leaked ? Long.compare(b.leaked, a.leaked) : Long.compare(b.held, a.held));
+        String sampled = sample > 1 ? " (sampled: 1 object in " + sample + " tracked, so about " + sample + " x these counts)" : "";
         if (findings.isEmpty()) {
-            out.println("unclosed: every tracked resource was released");
+            out.println("unclosed: every tracked resource was released" + sampled);
             return;
         }
-        out.println("unclosed: " + findings.size() + " site(s) left resources unreleased at exit:");
-        for (Site s : findings) {
-            long[] t = s.totals();
-            out.println("  " + s.kind() + ": leaked " + t[2] + ", held " + t[3] + " of " + t[0] + " opened, at "
-                    + (s.culprit().isEmpty() ? "(no frame outside the JDK)" : s.culprit()));
-            String[] frames = s.frames();
+        out.println("unclosed: " + findings.size() + " site(s) left resources unreleased at exit" + sampled + ":");
+        for (SiteTotals t : findings) {
+            String culprit = t.site.culprit();
+            out.println("  " + t.site.kind() + ": leaked " + t.leaked + ", held " + t.held + " of " + t.opened + " opened, at "
+                    + (culprit.isEmpty() ? "(no frame outside the JDK)" : culprit));
+            String[] frames = t.site.frames();
             for (int i = 0; i < Math.min(FRAMES, frames.length); i++) out.println("      at " + frames[i]);
         }
         out.flush();

@@ -5,130 +5,230 @@ import dev.unclosed.boot.Recorder;
 import dev.unclosed.channel.AgentControl;
 import dev.unclosed.channel.ControlServer;
 import dev.unclosed.channel.DataFiles;
+import dev.unclosed.channel.DrainWriter;
+import dev.unclosed.channel.Json;
 import dev.unclosed.channel.ExitReport;
+import dev.unclosed.channel.JmxBeans;
+import dev.unclosed.channel.MetricsEndpoint;
+import dev.unclosed.channel.Readers;
+import dev.unclosed.channel.SessionFacts;
 import dev.unclosed.instrument.Installer;
-import java.io.File;
+import dev.unclosed.instrument.RuleMatch;
+import dev.unclosed.io.AgentLog;
+import dev.unclosed.io.PrivateFiles;
+import dev.unclosed.rules.Rule;
+import dev.unclosed.rules.RulesFile;
+import java.io.IOException;
 import java.lang.instrument.Instrumentation;
-import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
 
 /**
- * Starts and stops one tracking session: the recorder, the instrumentation, the control
- * channel. Loaded by the agent's own class loader; the premain calls {@link #start}.
+ * The one place that wires the agent's parts together, for one tracking session: the
+ * recorder, the instrumentation, the readers (control channel, data folder, exit report) and
+ * what happens at exit and at detach. Loaded by the agent's own class loader, which stays for
+ * the JVM's life: a later attach starts a new session with the same classes.
  */
 public final class AgentCore {
-    public static final String VERSION = "0.1.0";
-    /** Set while an agent runs, so that the controller can find it through the Attach API. */
+    /** Set while an agent runs, so that the controller can find its folder through the Attach API. */
     public static final String DIR_PROPERTY = "unclosed.dir";
+    /** Set while {@code /metrics} is served (option {@code metrics}): HOST:PORT, the port as bound. */
+    public static final String METRICS_PROPERTY = "unclosed.metrics";
 
     private static AgentCore current;
 
     private final Instrumentation inst;
-    private final File dir;
-    private final String mode;
+    private final Path dir;
+    private final Options options;
+    private final SessionFacts facts;
     private final ResettableClassFileTransformer transformer;
-    private ControlServer server;
+    private final Readers readers = new Readers();
+    private final Thread exitHook;
+    /** Set once the control channel has started (on a thread of its own). */
+    private volatile ControlServer server;
     private DataFiles dataFiles;
+    private MetricsEndpoint metrics;
+    private JmxBeans jmx;
 
-    private AgentCore(Instrumentation inst, File dir, String mode, ResettableClassFileTransformer transformer) {
+    private AgentCore(Instrumentation inst, Path dir, Options options, SessionFacts facts, ResettableClassFileTransformer transformer) {
         this.inst = inst;
         this.dir = dir;
-        this.mode = mode;
+        this.options = options;
+        this.facts = facts;
         this.transformer = transformer;
+        this.exitHook = new Thread(this::atExit, "unclosed-exit");
     }
 
-    public static synchronized void start(Instrumentation inst, String options, String mode, File dir) throws Exception {
+    /**
+     * Starts a session ({@code mode}: startup or attach) with the agent's options; or, given the
+     * option {@code detach}, ends the running one. Throws when it cannot start, with a reason
+     * one line long (returned to whoever attached, or printed at startup).
+     */
+    public static synchronized void start(Instrumentation inst, String optionText, String mode) throws Exception {
+        Options opts = Options.parse(optionText);
+        if (opts.detach) {
+            if (current != null) current.detach();
+            return;
+        }
+        Path dir = agentFolder(opts.dir);
         AgentLog.openIn(dir);
         if (Recorder.isTracking()) {
             AgentLog.write("already tracking since " + Recorder.trackingSinceMs() + "; nothing to do");
             return;
         }
         long startNanos = System.nanoTime();
-        Options opts = Options.parse(options);
         List<Rule> rules = opts.rules == null ? Collections.<Rule>emptyList() : RulesFile.read(opts.rules);
         Recorder.start(opts.depth, opts.maxEvents, opts.maxSites, opts.maxTracked, opts.sample);
         Recorder.quietCurrentThread(true);
+        MetricsEndpoint metrics = null;
+        Installer.Installation installed = null;
         try {
-            AgentCore core = new AgentCore(inst, dir, mode, Installer.install(inst, rules));
-            if (opts.control) core.server = ControlServer.start(dir, new AgentControl(core));
-            if (opts.data != null) core.dataFiles = DataFiles.start(new File(opts.data), core, opts.flushSeconds);
-            if (opts.data != null || opts.reportAtExit) {
-                Thread hook = new Thread(() -> core.atExit(opts.settleMs, opts.reportAtExit), "unclosed-exit");
-                Runtime.getRuntime().addShutdownHook(hook);
-            }
+            // Listening first: a port in use stops the agent before any class is changed.
+            if (opts.metrics != null) metrics = MetricsEndpoint.start(opts.metrics);
+            installed = Installer.install(inst, rules);
+            long installedNanos = System.nanoTime();
+            // Nothing below may fail half way: a data folder refused is refused before any thread starts.
+            Path data = opts.data == null ? null : PrivateFiles.folder(Paths.get(opts.data), true);
+            SessionFacts facts = new SessionFacts(mode, Recorder.trackingActive(), opts.sample);
+            AgentCore core = new AgentCore(inst, dir, opts, facts, installed.transformer);
+            List<RuleMatch> matches = installed.rules;
+            if (opts.control) core.startControl(new AgentControl(facts, dir, core.readers, () -> rulesJson(matches), core::detach));
+            if (data != null) core.dataFiles = DataFiles.start(data, facts, opts.flushSeconds);
+            Runtime.getRuntime().addShutdownHook(core.exitHook);
+            core.metrics = metrics;
+            core.jmx = JmxBeans.start();
             current = core;
-            System.setProperty(DIR_PROPERTY, dir.getPath());
-            AgentLog.write("tracking started (" + mode + ") in " + (System.nanoTime() - startNanos) / 1_000_000 + " ms"
-                    + (opts.sample > 1 ? ", sampling 1 in " + opts.sample : "") + (rules.isEmpty() ? "" : " with " + rules.size() + " rule(s) from " + opts.rules));
+            System.setProperty(DIR_PROPERTY, dir.toString());
+            if (metrics != null) System.setProperty(METRICS_PROPERTY, metrics.address());
+            AgentLog.write("tracking started (" + mode + ") in " + (installedNanos - startNanos) / 1_000_000 + " ms, ready in "
+                    + (System.nanoTime() - startNanos) / 1_000_000 + " ms"
+                    + (opts.sample > 1 ? ", sampling 1 in " + opts.sample : "")
+                    + (rules.isEmpty() ? "" : " with " + rules.size() + " rule(s) from " + opts.rules)
+                    + (metrics == null ? "" : "; metrics at http://" + metrics.address() + "/metrics"));
         } catch (Throwable t) {
+            // Undo what was done, in reverse, so that the JVM runs on as if the agent never came.
+            if (installed != null) installed.transformer.reset(inst, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
+            if (metrics != null) metrics.stop();
             Recorder.stop();
+            AgentLog.write("not started: " + t);
+            PrivateFiles.deleteFolder(dir);
             throw t instanceof Exception ? (Exception) t : new IllegalStateException(t);
         } finally {
             Recorder.quietCurrentThread(false);
         }
     }
 
-    public String mode() {
-        return mode;
+    /**
+     * Starts the control channel on a thread of its own: tracking is on already, and whoever
+     * attached need not wait for py4j (it waits for the control file instead).
+     */
+    private void startControl(AgentControl control) {
+        Thread starter = new Thread(() -> {
+            Recorder.ignoreCurrentThread();
+            try {
+                ControlServer started = ControlServer.start(dir, control);
+                synchronized (AgentCore.class) {
+                    if (current == this) server = started;
+                    else started.stopSoon(() -> { });
+                }
+            } catch (Throwable t) {
+                AgentLog.write("control channel not started: " + t);
+            }
+        }, "unclosed-control-start");
+        starter.setDaemon(true);
+        starter.start();
     }
 
-    /** Facts about this JVM and session, the {@code J} records of a drain file. */
-    public Map<String, String> facts() {
-        Map<String, String> f = new LinkedHashMap<>();
-        f.put("pid", ManagementFactory.getRuntimeMXBean().getName().split("@")[0]);
-        f.put("java_version", System.getProperty("java.version"));
-        f.put("java_vendor", System.getProperty("java.vendor"));
-        f.put("java_home", System.getProperty("java.home"));
-        f.put("main_class", mainClass(System.getProperty("sun.java.command", "")));
-        f.put("mode", mode);
-        f.put("tracking_since_ms", Long.toString(Recorder.trackingSinceMs()));
-        f.put("agent_version", VERSION);
-        f.put("sample", Integer.toString(Recorder.sample()));
-        return f;
+    /** How each rule matched, for whoever attached with it: {@code [{"class", "loaded", "problems"}]}. */
+    private static String rulesJson(List<RuleMatch> rules) {
+        StringBuilder json = new StringBuilder("[");
+        for (RuleMatch match : rules) {
+            if (json.length() > 1) json.append(", ");
+            json.append("{\"class\": ").append(Json.quote(match.rule.className)).append(", \"loaded\": ").append(match.loaded())
+                    .append(", \"problems\": [");
+            List<String> problems = match.problems();
+            for (int i = 0; i < problems.size(); i++) json.append(i > 0 ? ", " : "").append(Json.quote(problems.get(i)));
+            json.append("]}");
+        }
+        return json.append(']').toString();
+    }
+
+    /**
+     * The agent's folder: the one asked for (refused unless it is this user's alone), or
+     * {@code ${java.io.tmpdir}/unclosed-<pid>}; when that name is taken by a folder that is not
+     * provably ours (another user may have made it), a fresh private one beside it.
+     */
+    private static Path agentFolder(String asked) throws IOException {
+        if (asked != null) return PrivateFiles.folder(Paths.get(asked), false);
+        Path tmp = Paths.get(System.getProperty("java.io.tmpdir"));
+        String name = "unclosed-" + SessionFacts.currentPid();
+        try {
+            return PrivateFiles.folder(tmp.resolve(name), false);
+        } catch (IOException e) {
+            return PrivateFiles.freshFolder(tmp, name);
+        }
     }
 
     /**
      * At exit: lets the GC reclaim what the application dropped (bounded, so that exit is never
-     * held up for long), then writes the last data file and the report.
+     * held up for long), then leaves the last data where its reader finds it: the data folder,
+     * the exit file of a controller recording now, the report. With none of those, the agent's
+     * folder goes.
      */
-    private void atExit(int settleMs, boolean report) {
+    private void atExit() {
         Recorder.ignoreCurrentThread();
         try {
             if (!Recorder.isTracking()) return;
-            long deadline = System.currentTimeMillis() + settleMs;
-            System.gc();
-            // The reaper takes reclaimed objects off the queue; give it a moment to do so.
-            while (System.currentTimeMillis() < deadline) Thread.sleep(20);
-            Drain drain = Recorder.drain();
-            if (drain == null) return;
-            if (dataFiles != null) dataFiles.write(drain, true);
-            if (report) ExitReport.print(drain, System.err);
+            boolean forRecorder = server != null && readers.reading();
+            if (dataFiles != null || options.reportAtExit || forRecorder) settle();
+            if (dataFiles != null) dataFiles.write(true);
+            if (forRecorder) {
+                Drain drain = Recorder.drain(readers.sitesKnown(), readers.threadsKnown(), readers.testsKnown(), 0);
+                if (drain != null) DrainWriter.writeFile(dir, DrainWriter.EXIT_FILE, drain, facts, true);
+            }
+            if (options.reportAtExit) ExitReport.print(Recorder.totals(), facts.sample, System.err);
+            if (!forRecorder) PrivateFiles.deleteFolder(dir);
         } catch (Throwable t) {
             AgentLog.write("at exit: " + t);
         }
     }
 
-    /** The main class, or the source file when the JDK's source launcher runs one. */
-    static String mainClass(String command) {
-        String[] words = command.trim().split("\\s+");
-        boolean launcher = words[0].contains("com.sun.tools.javac.launcher.");
-        return launcher && words.length > 1 ? words[1] : words[0];
+    private void settle() throws InterruptedException {
+        long deadline = System.currentTimeMillis() + options.settleMs;
+        System.gc();
+        // The reaper takes reclaimed objects off the queue; give it a moment to do so.
+        while (System.currentTimeMillis() < deadline) Thread.sleep(20);
     }
 
-    /** Restores the original classes and stops tracking; the control server closes last. */
-    public void detach() {
+    /** Restores the original classes and stops tracking; the control server closes last, then the folder goes. */
+    private void detach() {
         synchronized (AgentCore.class) {
             if (current != this) return;
             current = null;
-            transformer.reset(inst, net.bytebuddy.agent.builder.AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
+            try {
+                Runtime.getRuntime().removeShutdownHook(exitHook);
+            } catch (IllegalStateException exiting) {
+                return; // the JVM exits: the exit hook does the rest
+            }
+            transformer.reset(inst, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
+            jmx.stop();
+            if (metrics != null) {
+                metrics.stop();
+                System.clearProperty(METRICS_PROPERTY);
+            }
+            if (dataFiles != null) {
+                dataFiles.stop();
+                dataFiles.write(false);
+            }
             Recorder.stop();
             System.clearProperty(DIR_PROPERTY);
             AgentLog.write("detached");
         }
-        if (server != null) server.stopSoon();
+        if (server != null) server.stopSoon(() -> PrivateFiles.deleteFolder(dir));
+        else PrivateFiles.deleteFolder(dir);
     }
 }

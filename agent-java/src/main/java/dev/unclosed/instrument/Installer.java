@@ -1,18 +1,16 @@
 package dev.unclosed.instrument;
 
 import static net.bytebuddy.matcher.ElementMatchers.isConstructor;
-import static net.bytebuddy.matcher.ElementMatchers.isStatic;
 import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 import static net.bytebuddy.matcher.ElementMatchers.namedOneOf;
-import static net.bytebuddy.matcher.ElementMatchers.not;
-import static net.bytebuddy.matcher.ElementMatchers.returns;
+import static net.bytebuddy.matcher.ElementMatchers.none;
 import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
 import dev.unclosed.boot.Kinds;
 import dev.unclosed.boot.Recorder;
-import dev.unclosed.core.AgentLog;
-import dev.unclosed.core.Rule;
+import dev.unclosed.io.AgentLog;
+import dev.unclosed.rules.Rule;
 import java.lang.instrument.Instrumentation;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,8 +22,10 @@ import java.util.Set;
 import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
 import net.bytebuddy.asm.Advice;
+import net.bytebuddy.description.method.MethodDescription;
 import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.dynamic.DynamicType;
+import net.bytebuddy.matcher.ElementMatcher;
 import net.bytebuddy.utility.JavaModule;
 
 /**
@@ -41,28 +41,47 @@ public final class Installer {
 
     private Installer() {}
 
-    public static ResettableClassFileTransformer install(Instrumentation inst, List<Rule> rules) {
+    /** JUnit 4's notifier, and the JUnit Platform's adapter that feeds every launcher listener. */
+    private static final String JUNIT4_NOTIFIER = "org.junit.runner.notification.RunNotifier";
+    private static final String PLATFORM_ADAPTER = "org.junit.platform.launcher.core.ExecutionListenerAdapter";
+
+    /** What installing did: the transformer that undoes it, and how each rule matched. */
+    public static final class Installation {
+        public final ResettableClassFileTransformer transformer;
+        public final List<RuleMatch> rules;
+
+        Installation(ResettableClassFileTransformer transformer, List<RuleMatch> rules) {
+            this.transformer = transformer;
+            this.rules = rules;
+        }
+    }
+
+    public static Installation install(Instrumentation inst, List<Rule> rules) {
         Set<String> targets = new HashSet<>(Arrays.asList("java.util.zip.Inflater", "java.util.zip.Deflater",
-                "java.nio.DirectByteBuffer$Deallocator"));
+                "java.nio.DirectByteBuffer$Deallocator", JUNIT4_NOTIFIER, PLATFORM_ADAPTER));
         targets.addAll(Arrays.asList(STREAM_SHELLS));
-        for (Rule rule : rules) targets.add(rule.className);
-        AgentBuilder builder = new AgentBuilder.Default()
+        List<RuleMatch> matches = new ArrayList<>();
+        for (Rule rule : rules) {
+            targets.add(rule.className);
+            matches.add(new RuleMatch(rule));
+        }
+        AgentBuilder builder = withoutNexus()
                 .disableClassFormatChanges()
                 .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
                 .with(new LoadedTargets(targets))
                 .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
                 .with(AgentBuilder.TypeStrategy.Default.REDEFINE)
-                .with(new ErrorListener())
+                .with(new Listener(matches))
                 // Replaces ByteBuddy's default, which ignores every boot class: the JDK's are our targets.
                 .ignore(nameStartsWith("net.bytebuddy.").or(nameStartsWith("dev.unclosed.")))
                 .type(named("java.util.zip.Inflater"))
                 .transform((b, type, loader, module, domain) -> b
                         .visit(Advice.to(ZlibAdvice.InflaterCreated.class).on(isConstructor().and(takesArguments(boolean.class))))
-                        .visit(Advice.to(ReleaseAdvice.class).on(named("end").and(takesArguments(0)))))
+                        .visit(Advice.to(ZlibAdvice.Ended.class).on(named("end").and(takesArguments(0)))))
                 .type(named("java.util.zip.Deflater"))
                 .transform((b, type, loader, module, domain) -> b
                         .visit(Advice.to(ZlibAdvice.DeflaterCreated.class).on(isConstructor().and(takesArguments(int.class, boolean.class))))
-                        .visit(Advice.to(ReleaseAdvice.class).on(named("end").and(takesArguments(0)))))
+                        .visit(Advice.to(ZlibAdvice.Ended.class).on(named("end").and(takesArguments(0)))))
                 .type(named("java.nio.DirectByteBuffer$Deallocator"))
                 .transform((b, type, loader, module, domain) -> b
                         .visit(Advice.to(DirectAdvice.class).on(isConstructor().and(takesArguments(long.class, long.class, int.class))))
@@ -71,24 +90,70 @@ public final class Installer {
                 .transform((b, type, loader, module, domain) -> b
                         .visit(Advice.to(StreamAdvice.Materialized.class).on(named("logics_$eq").and(takesArguments(1))))
                         .visit(Advice.to(StreamAdvice.Ran.class).on(
-                                named("runBatch").and(takesArguments(int.class)).or(named("tryAbort").and(takesArguments(1))))));
-        for (Rule rule : rules) builder = withRule(builder, rule);
-        return builder.installOn(inst);
+                                named("runBatch").and(takesArguments(int.class)).or(named("tryAbort").and(takesArguments(1))))))
+                .type(named(JUNIT4_NOTIFIER))
+                .transform((b, type, loader, module, domain) -> b
+                        .visit(Advice.to(TestAdvice.JUnit4Started.class).on(named("fireTestStarted").and(takesArguments(1))))
+                        .visit(Advice.to(TestAdvice.JUnit4Finished.class).on(named("fireTestFinished").and(takesArguments(1)))))
+                .type(named(PLATFORM_ADAPTER))
+                .transform((b, type, loader, module, domain) -> b
+                        .visit(Advice.to(TestAdvice.PlatformStarted.class).on(named("executionStarted").and(takesArguments(1))))
+                        .visit(Advice.to(TestAdvice.PlatformFinished.class).on(named("executionFinished").and(takesArguments(2)))));
+        for (RuleMatch match : matches) builder = withRule(builder, match);
+        ResettableClassFileTransformer transformer = builder.installOn(inst);
+        checkLoaded(inst, matches);
+        return new Installation(transformer, matches);
+    }
+
+    /** Checks the rules whose classes are loaded already; the others are checked as they load. */
+    private static void checkLoaded(Instrumentation inst, List<RuleMatch> matches) {
+        for (Class<?> type : inst.getAllLoadedClasses()) {
+            for (RuleMatch match : matches) {
+                if (type.getName().equals(match.rule.className)) logProblems(match, match.check(TypeDescription.ForLoadedType.of(type)));
+            }
+        }
+        for (RuleMatch match : matches) {
+            if (!match.loaded()) AgentLog.write("rule " + match.rule.className + ": not loaded yet, checked when it loads");
+        }
+    }
+
+    private static void logProblems(RuleMatch match, List<String> problems) {
+        for (String problem : problems) AgentLog.write("rule " + match.rule.className + " matches nothing: " + problem);
+    }
+
+    /**
+     * ByteBuddy's default builder prepares its Nexus (for type initializers, which advice without
+     * class format changes never needs), and on JDK 24+ that calls sun.misc.Unsafe, which makes
+     * the JVM print four warnings into the application's output. The property that skips it is
+     * read once, here, by the agent's own copy of ByteBuddy; the application's is untouched.
+     */
+    private static AgentBuilder withoutNexus() {
+        String property = "net.bytebuddy.nexus.disabled";
+        String before = System.getProperty(property);
+        System.setProperty(property, "true");
+        try {
+            return new AgentBuilder.Default();
+        } finally {
+            if (before == null) System.clearProperty(property);
+            else System.setProperty(property, before);
+        }
     }
 
     /** A rule's class: its acquire point tracks what it creates or returns, its release methods release. */
-    private static AgentBuilder withRule(AgentBuilder builder, Rule rule) {
+    private static AgentBuilder withRule(AgentBuilder builder, RuleMatch match) {
+        Rule rule = match.rule;
         int kind = Kinds.register(rule.className, rule.family, rule.bytes, rule.skip.toArray(new String[0]));
         Advice.WithCustomMapping mapping = Advice.withCustomMapping().bind(RuleAdvice.KindId.class, kind);
         Advice acquire = rule.byConstructor()
                 ? mapping.to(RuleAdvice.Constructed.class)
                 : mapping.to(RuleAdvice.Returned.class);
+        ElementMatcher.Junction<MethodDescription> releases = none();
+        for (String name : rule.release) releases = releases.or(RuleMatch.release(name));
+        ElementMatcher<MethodDescription> released = releases;
         return builder.type(named(rule.className))
                 .transform((b, type, loader, module, domain) -> b
-                        .visit(acquire.on(rule.byConstructor()
-                                ? isConstructor()
-                                : named(rule.acquire).and(not(returns(void.class)))))
-                        .visit(Advice.to(ReleaseAdvice.class).on(namedOneOf(rule.release.toArray(new String[0])).and(not(isStatic())))));
+                        .visit(acquire.on(match.acquire()))
+                        .visit(Advice.to(ReleaseAdvice.class).on(released)));
     }
 
     /**
@@ -133,11 +198,20 @@ public final class Installer {
         }
     }
 
-    /** Counts and logs what could not be instrumented; the application carries on. */
-    private static final class ErrorListener extends AgentBuilder.Listener.Adapter {
+    /**
+     * Counts and logs what could not be instrumented (readers learn that objects may have gone
+     * unseen), and checks a rule's class as it loads; the application carries on.
+     */
+    private static final class Listener extends AgentBuilder.Listener.Adapter {
+        private final List<RuleMatch> rules;
+
+        Listener(List<RuleMatch> rules) {
+            this.rules = rules;
+        }
+
         @Override
         public void onError(String typeName, ClassLoader loader, JavaModule module, boolean loaded, Throwable throwable) {
-            Recorder.error(throwable);
+            Recorder.instrumentationError(throwable);
             AgentLog.write("cannot instrument " + typeName + ": " + throwable);
         }
 
@@ -145,6 +219,9 @@ public final class Installer {
         public void onTransformation(TypeDescription type, ClassLoader loader, JavaModule module, boolean loaded,
                 DynamicType dynamicType) {
             AgentLog.write("instrumented " + type.getName() + (loaded ? " (retransformed)" : ""));
+            for (RuleMatch match : rules) {
+                if (!loaded && type.getName().equals(match.rule.className)) logProblems(match, match.check(type));
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ import dev.unclosed.boot.Recorder;
 import net.bytebuddy.asm.Advice;
 
 /**
- * On a method that releases the object it is called on: a flater's {@code end()}, a direct
+ * On a method that releases the object it is called on: a direct
  * buffer's {@code Deallocator.run()}, the release methods a rule names. Calling it twice
  * releases once.
  */

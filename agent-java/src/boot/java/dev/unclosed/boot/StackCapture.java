@@ -1,0 +1,68 @@
+package dev.unclosed.boot;
+
+import java.lang.StackWalker.StackFrame;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+/**
+ * Captures the current thread's stack into its {@link StackKey}: a {@link StackWalker} limited
+ * to the agent's depth, reading only each frame's class name and bytecode index (and the
+ * culprit's method name), which costs a fraction of a {@code Throwable}'s stack trace and
+ * allocates no frame objects of ours. Frames become text only once per site
+ * ({@link #describe}). Reflection and hidden frames are left out, as the StackWalker does.
+ * One instance per thread.
+ */
+final class StackCapture implements Function<Stream<StackFrame>, Void>, Consumer<StackFrame> {
+    /** The agent's own frames above the advice are skipped: there are at most this many. */
+    private static final int OWN_FRAMES = 8;
+    private static final StackWalker WALKER = StackWalker.getInstance();
+
+    final StackKey key;
+    final int depth;
+    private Kind kind;
+    private boolean skipping;
+
+    StackCapture(int depth) {
+        this.depth = depth;
+        this.key = new StackKey(depth);
+    }
+
+    /** Fills {@link #key} with the caller's stack, for objects of {@code kind} in {@code role}. */
+    StackKey capture(Kind kind, char role, String detail) {
+        this.kind = kind;
+        key.reset(kind.id, role, detail);
+        skipping = true;
+        WALKER.walk(this);
+        key.seal();
+        return key;
+    }
+
+    @Override
+    public Void apply(Stream<StackFrame> frames) {
+        frames.limit(depth + OWN_FRAMES).forEach(this);
+        return null;
+    }
+
+    @Override
+    public void accept(StackFrame frame) {
+        String className = frame.getClassName();
+        if (skipping) {
+            if (className.startsWith(SiteTable.AGENT_PACKAGE)) return;
+            skipping = false;
+        }
+        if (key.add(className, frame.getByteCodeIndex(), kind)) key.culpritMethod = frame.getMethodName();
+    }
+
+    /** The frames of the caller's stack as text, top first: the same frames {@link #capture} keyed. */
+    static StackTraceElement[] describe(int size) {
+        return WALKER.walk(frames -> {
+            List<StackTraceElement> out = new ArrayList<>(size);
+            frames.dropWhile(f -> f.getClassName().startsWith(SiteTable.AGENT_PACKAGE)).limit(size)
+                    .forEach(f -> out.add(f.toStackTraceElement()));
+            return out.toArray(new StackTraceElement[0]);
+        });
+    }
+}

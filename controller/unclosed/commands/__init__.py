@@ -1,0 +1,65 @@
+"""The `unclosed` command: a click group of thin commands over the library, one module each
+(options.py holds what they share). Errors are one line, `unclosed: error: ...`."""
+
+import os
+import sys
+
+import click
+
+from ..errors import UnclosedError
+from .agent_path import agent_path
+from .attach import attach
+from .baseline import baseline
+from .check import check
+from .demo import demo
+from .detach import detach
+from .diff import diff
+from .explain import explain
+from .record import record
+from .report import report
+from .run import run
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             invoke_without_command=True)
+@click.version_option(package_name="unclosed")
+@click.pass_context
+def cli(ctx):
+    """Find native resources a JVM never released: zlib Inflaters and Deflaters, GZIP streams.
+
+    \b
+    Try it on a bundled leaky service:   unclosed demo
+    Record a running JVM for 10 minutes: unclosed record 12345 --db audit.db --duration 10m
+    Then read what it found:             unclosed report audit.db
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+for command in (agent_path, attach, baseline, check, demo, detach, diff, explain, record, report, run):
+    cli.add_command(command)
+
+
+def main(argv=None) -> int:
+    """The console script: errors are one line, `unclosed: error: ...`; exit 1, or 2 for usage."""
+    try:
+        result = cli.main(args=argv, prog_name="unclosed", standalone_mode=False)
+    except click.UsageError as e:
+        hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx else ""
+        return _fail(f"{e.format_message()}{hint}", 2)
+    except click.ClickException as e:
+        return _fail(e.format_message(), 1)
+    except UnclosedError as e:
+        return _fail(str(e), 1)
+    except (KeyboardInterrupt, click.Abort):
+        return _fail("interrupted", 130)
+    except BrokenPipeError:
+        # `unclosed report db | head`: the reader has all it wanted; nothing more to flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return result if isinstance(result, int) else 0
+
+
+def _fail(message: str, code: int) -> int:
+    click.echo(f"unclosed: error: {message}", err=True)
+    return code
