@@ -1,16 +1,27 @@
-"""Load the agent into a running JVM through the Attach API (reached from Python with JPype)."""
+"""Load the agent into a running JVM, and find it there: the JVM's attach protocol (hotspot.py),
+spoken from here without a JVM of our own, for JVMs on this host and in containers (other PID and
+mount namespaces) alike.
 
+A JVM in a container sees its own /tmp and its own pid: the agent's folder is reached through
+/proc/PID/root, and the agent jar, when the JVM cannot see ours, is copied into the JVM's /tmp.
+"""
+
+import hashlib
 import os
 import pwd
-import re
+import stat
 import time
 from pathlib import Path
 
+from . import hotspot
 from .errors import AttachError
 
 AGENT_JAR_ENV = "UNCLOSED_AGENT_JAR"
 BUNDLED_JAR = Path(__file__).parent / "jars" / "unclosed-agent.jar"
 CONTROL_WAIT_S = 10.0
+# System properties the agent sets in its JVM: its folder while it runs; why it did not start.
+DIR_PROPERTY = "unclosed.dir"
+ERROR_PROPERTY = "unclosed.error"
 
 
 def agent_jar() -> Path:
@@ -24,59 +35,61 @@ def agent_jar() -> Path:
     return jar.resolve()
 
 
-def default_agent_dir(pid: int) -> Path:
-    return Path(f"/tmp/unclosed-{pid}")
-
-
 def attach_agent(pid: int, options: dict | None = None) -> Path:
-    """Make sure JVM `pid` runs the agent and return the agent's directory.
+    """Make sure JVM `pid` runs the agent; returns the agent's folder as reachable from here.
 
-    `options` are agent options (docs/protocol.md), e.g. {"dir": "/tmp/d", "depth": 16}. When the
-    agent is already loaded, its directory is returned and `options` are not applied.
+    `options` are agent options (docs/protocol.md), e.g. {"depth": 16, "sample": 128}. Without
+    `dir`, the agent picks its folder (its /tmp/unclosed-PID, or a fresh private one when that
+    name is taken by a folder it cannot trust). When the agent is already loaded, its folder is
+    returned and `options` are not applied.
     """
     pid = int(pid)
-    owner = check_target(pid)
-    vm = _attach(pid, owner)
+    check_target(pid)
+    pairs = {k: str(v) for k, v in (options or {}).items()}
+    loaded = agent_dir_of(pid)
+    if loaded is not None:
+        _wait_for_control(pid, loaded)  # an agent started with the JVM starts its channel meanwhile
+        return loaded
+    for key, value in pairs.items():
+        if "," in value:
+            raise AttachError(f"agent option {key}={value!r} may not contain ','")
+    jar = _jar_seen_by(pid)
     try:
-        loaded_dir = vm.getSystemProperties().getProperty("unclosed.dir")
-        if loaded_dir is not None:
-            return Path(str(loaded_dir))
-        options = dict(options or {})
-        agent_dir = Path(options.pop("dir", None) or default_agent_dir(pid)).absolute()
-        # An earlier agent (in a JVM that had this pid, or detached) may have left these.
-        stale_control = _read_text(agent_dir / "control")
-        log = _AgentLog(agent_dir / "agent.log")
-        _load(vm, agent_jar(), agent_dir, options, pid, owner, log)
-    finally:
-        vm.detach()
-    if options.get("control", "true") != "false" and "data" not in options:  # else it writes none
-        _wait_for_control(agent_dir / "control", stale_control, pid, log)
+        hotspot.load_agent(pid, jar, ",".join(f"{k}={v}" for k, v in pairs.items()))
+    except hotspot.AgentLoadError as e:
+        raise AttachError(_load_failure(pid, jar, e)) from None
+    agent_dir = agent_dir_of(pid)
+    if agent_dir is None:
+        raise AttachError(f"the agent loaded into JVM {pid} but did not say where its folder is")
+    if pairs.get("control", "true") != "false" and "data" not in pairs:  # else it starts no control channel
+        _wait_for_control(pid, agent_dir)
     return agent_dir
 
 
 def agent_dir_of(pid: int) -> Path | None:
-    """The directory of the agent running in JVM `pid`, or None when it runs none."""
-    pid = int(pid)
-    vm = _attach(pid, check_target(pid))
-    try:
-        loaded_dir = vm.getSystemProperties().getProperty("unclosed.dir")
-    finally:
-        vm.detach()
-    return None if loaded_dir is None else Path(str(loaded_dir))
+    """The folder of the agent running in JVM `pid`, as reachable from here; None when it runs none."""
+    jvm_dir = _properties(int(pid)).get(DIR_PROPERTY)
+    return None if jvm_dir is None else seen_from_here(int(pid), jvm_dir)
+
+
+def seen_from_here(pid: int, path: str) -> Path:
+    """A path as process `pid` sees it, reached from this process: through /proc/PID/root when
+    the process has another root (a container's mount namespace)."""
+    return Path(path) if _same_root(pid) else Path(f"/proc/{pid}/root") / path.lstrip("/")
 
 
 def process_alive(pid: int) -> bool:
     """Whether process `pid` still runs (a zombie, exited but not yet waited for, does not)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def check_target(pid: int) -> str:
-    """Turn the common mistakes into clear errors before the Attach API spends 10 s on them.
-    Returns the name of the user the process runs as."""
+    """Turns the common mistakes into clear errors at once. Returns the name of the user the
+    process runs as."""
     if pid <= 0:
         raise AttachError(f"{pid} is not a process id")
     proc = Path(f"/proc/{pid}")
@@ -84,8 +97,7 @@ def check_target(pid: int) -> str:
         uid = proc.stat().st_uid
         owner = _user_name(uid)
         if os.geteuid() not in (0, uid):
-            # HotSpot answers only its own user (and root). The Attach API would say
-            # "Operation not permitted" or "well-known file /tmp/.java_pidN is not secure".
+            # HotSpot answers only its own user (and root).
             raise AttachError(
                 f"process {pid} runs as user {owner}: attaching needs that user, "
                 f"e.g. `sudo -u {owner} unclosed ...`")
@@ -96,9 +108,75 @@ def check_target(pid: int) -> str:
     except OSError as e:
         raise AttachError(f"cannot inspect process {pid}: {e.strerror}") from None
     if "/libjvm.so" not in maps:
-        # The Attach API would wait 10 s, then say "Unable to open socket file".
         raise AttachError(f"process {pid} ({command}) is not a Java VM")
     return owner
+
+
+def _properties(pid: int) -> dict[str, str]:
+    try:
+        return hotspot.properties(pid)
+    except hotspot.AttachDisabled:
+        raise AttachError(
+            f"JVM {pid} does not allow attaching (started with -XX:+DisableAttachMechanism?): "
+            f"start it with -javaagent:{BUNDLED_JAR.name} instead") from None
+
+
+def _same_root(pid: int) -> bool:
+    try:
+        theirs, ours = os.stat(f"/proc/{pid}/root"), os.stat("/")
+    except OSError:
+        return True  # not ours to look into: only a shared root can work anyway
+    return (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino)
+
+
+def _jar_seen_by(pid: int) -> str:
+    """The agent jar's path as JVM `pid` sees it: ours, or, for a JVM with another root, a copy
+    in its /tmp named by the jar's content, made exclusively (never through a planted link)."""
+    jar = agent_jar()
+    if _same_root(pid):
+        return str(jar)
+    data = jar.read_bytes()
+    name = f"unclosed-agent-{hashlib.sha256(data).hexdigest()[:16]}.jar"
+    copy = Path(f"/proc/{pid}/root/tmp") / name
+    try:
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except FileExistsError:
+        if _trusted_copy(copy, data):
+            return f"/tmp/{name}"
+        raise AttachError(f"{copy} exists and is not a copy of the agent jar this unclosed made: remove it") from None
+    except OSError as e:
+        raise AttachError(f"cannot copy the agent jar into JVM {pid}'s /tmp ({copy}): {e.strerror}") from None
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.chmod(copy, 0o644, follow_symlinks=False)
+    return f"/tmp/{name}"
+
+
+def _trusted_copy(path: Path, data: bytes) -> bool:
+    """A copy left by an earlier attach: a plain file of ours (root's or this user's) that
+    nobody else may write, with the jar's content."""
+    try:
+        st = os.lstat(path)
+        if not (stat.S_ISREG(st.st_mode) and st.st_uid in (0, os.geteuid()) and not st.st_mode & 0o022):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _load_failure(pid: int, jar: str, error: hotspot.AgentLoadError) -> str:
+    """What to tell when the agent did not start: the agent's own reason, which it leaves in a
+    system property (the attach protocol carries only a code), or what the code means."""
+    if error.status == 102:
+        reason = _properties(pid).get(ERROR_PROPERTY)
+        if reason:
+            return f"the agent failed to start in JVM {pid}: {reason}"
+        return f"the agent failed to start in JVM {pid}: see the JVM's standard error"
+    if error.status == 100:
+        owner = _user_name(Path(f"/proc/{pid}").stat().st_uid)
+        return (f"JVM {pid} could not load the agent jar {jar} (Agent JAR not found or no Agent-Class attribute): "
+                f"can user {owner} read it?")
+    return str(error)
 
 
 def _user_name(uid: int) -> str:
@@ -108,111 +186,23 @@ def _user_name(uid: int) -> str:
         return str(uid)
 
 
-def _attach_api():
-    """The VirtualMachine class from the controller's own JVM, started once per process."""
-    import jpype
-
-    if not jpype.isJVMStarted():
-        try:
-            jvm = jpype.getDefaultJVMPath()  # $JAVA_HOME first, then the `java` on the system
-            # Quiet: no JDK 24+ warning about JPype's native library; unknown to older JDKs.
-            jpype.startJVM(jvm, "--enable-native-access=ALL-UNNAMED",
-                           ignoreUnrecognized=True, interrupt=False)
-        except (jpype.JVMNotFoundException, jpype.JVMNotSupportedException, OSError) as e:
-            raise AttachError(f"cannot start a JVM for the Attach API ({e}): set JAVA_HOME to a JDK") from None
-    try:
-        return jpype.JClass("com.sun.tools.attach.VirtualMachine")
-    except TypeError:
-        raise AttachError(
-            f"the JVM at {jpype.getDefaultJVMPath()} has no Attach API: set JAVA_HOME to a JDK 9+") from None
-
-
-def _attach(pid: int, owner: str):
-    import jpype
-
-    VirtualMachine = _attach_api()
-    try:
-        try:
-            return VirtualMachine.attach(str(pid))
-        except jpype.JException as e:
-            # A JVM still starting its attach listener refuses the first connection (seen once
-            # in a few hundred attaches, to a JVM of another user): one more try, a moment later.
-            if "Connection refused" not in str(e.getMessage()):
-                raise
-            time.sleep(0.5)
-            return VirtualMachine.attach(str(pid))
-    except jpype.JException as e:
-        message = str(e.getMessage())
-        if "does not support the attach mechanism" in message:
-            raise AttachError(
-                f"JVM {pid} does not allow attaching (started with -XX:+DisableAttachMechanism?): "
-                f"start it with -javaagent:{BUNDLED_JAR.name} instead") from None
-        if "No such process" in message:
-            raise AttachError(f"no process with pid {pid}") from None
-        if "Unable to open socket file" in message:
-            raise AttachError(
-                f"JVM {pid} did not answer the attach request (attach disabled, or its /tmp "
-                f"is not this one, as in another container)") from None
-        raise AttachError(f"cannot attach to JVM {pid} (user {owner}): {message}") from None
-
-
-def _load(vm, jar: Path, agent_dir: Path, options: dict, pid: int, owner: str, log: "_AgentLog") -> None:
-    import jpype
-
-    AgentLoadException = jpype.JClass("com.sun.tools.attach.AgentLoadException")
-    AgentInitializationException = jpype.JClass("com.sun.tools.attach.AgentInitializationException")
-    pairs = {"dir": str(agent_dir), **{k: str(v) for k, v in options.items()}}
-    for key, value in pairs.items():
-        if "," in value:
-            raise AttachError(f"agent option {key}={value!r} may not contain ','")
-    try:
-        vm.loadAgent(str(jar), ",".join(f"{k}={v}" for k, v in pairs.items()))
-    except AgentInitializationException:
-        raise AttachError(
-            f"the agent failed to start in JVM {pid}: {log.last_new_line()}") from None
-    except AgentLoadException as e:
-        raise AttachError(
-            f"JVM {pid} could not load the agent jar {jar} ({e.getMessage()}): "
-            f"can user {owner} read it?") from None
-
-
-class _AgentLog:
-    """The agent's log, to quote what it wrote after a point (the target's reason for failing)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        try:
-            self.start = path.stat().st_size
-        except OSError:
-            self.start = 0
-
-    def last_new_line(self) -> str:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.start)
-                lines = f.read().decode("utf-8", "replace").strip().splitlines()
-        except OSError:
-            lines = []
-        # Lines are "<epoch ms> <message>": the time adds nothing here.
-        return re.sub(r"^\d{10,} ", "", lines[-1]) if lines else "see the JVM's standard error"
-
-
-def _wait_for_control(control: Path, stale: str | None, pid: int, log: _AgentLog) -> None:
+def _wait_for_control(pid: int, agent_dir: Path) -> None:
+    """The agent starts its control channel after tracking is on: wait for its control file."""
+    control = agent_dir / "control"
     deadline = time.monotonic() + CONTROL_WAIT_S
-    while time.monotonic() < deadline:
-        text = _read_text(control)
-        if text and text != stale and len(text.split()) == 2:
-            return
+    while not control.exists():
         if not process_alive(pid):
             raise AttachError(f"JVM {pid} exited while the agent was starting")
-        time.sleep(0.05)
-    raise AttachError(
-        f"the agent in JVM {pid} did not write {control} within {CONTROL_WAIT_S:.0f} s: "
-        f"{log.last_new_line()}")
+        if time.monotonic() > deadline:
+            raise AttachError(f"the agent in JVM {pid} has no control channel after {CONTROL_WAIT_S:.0f} s "
+                              f"(started with data= or control=false?): {_last_log_line(agent_dir)}")
+        time.sleep(0.02)
 
 
-def _read_text(path: Path) -> str | None:
+def _last_log_line(agent_dir: Path) -> str:
     try:
-        return path.read_text()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+        lines = (agent_dir / "agent.log").read_text(errors="replace").strip().splitlines()
+    except OSError:
+        lines = []
+    # Lines are "<epoch ms> <message>": the time adds nothing here.
+    return lines[-1].partition(" ")[2] if lines else "see the JVM's standard error"

@@ -2,6 +2,8 @@
 
 import json
 import logging
+import os
+import stat
 from pathlib import Path
 
 from py4j.java_gateway import GatewayParameters, JavaGateway
@@ -23,18 +25,14 @@ class AgentChannel:
         self.pid = None  # known after the first status()
 
     @classmethod
-    def connect(cls, agent_dir) -> "AgentChannel":
+    def connect(cls, agent_dir, pid: int | None = None) -> "AgentChannel":
+        """Connects to the agent whose folder is `agent_dir`, in JVM `pid` when known."""
         agent_dir = Path(agent_dir)
-        control = agent_dir / "control"
-        try:
-            port, token = control.read_text().split()
-            port = int(port)
-        except FileNotFoundError:
-            raise UnclosedError(f"no agent is running with directory {agent_dir} ({control} is missing)") from None
-        except PermissionError:
-            raise UnclosedError(f"cannot read {control}: run as the user of the JVM") from None
-        except ValueError:
-            raise UnclosedError(f"{control} is not `<port> <token>`") from None
+        if pid is not None and None not in (_network_of(pid), _network_of("self")) and _network_of(pid) != _network_of("self"):
+            raise UnclosedError(
+                f"JVM {pid} is in another network namespace (a container's): its agent listens on that "
+                f"namespace's loopback; run unclosed there: `nsenter --target {pid} --net unclosed ...`")
+        port, token = _read_control(agent_dir / "control")
         params = GatewayParameters(address="127.0.0.1", port=port, auth_token=token, eager_load=True)
         try:
             gateway = JavaGateway(gateway_parameters=params)
@@ -52,9 +50,15 @@ class AgentChannel:
         self.pid = status.get("pid", self.pid)
         return status
 
-    def drain(self, path) -> dict:
-        """Has the agent write everything new since the last drain to `path`; returns its summary."""
-        return json.loads(self._call("drain", str(Path(path).absolute())))
+    def drain(self, name: str, sites_known: int, threads_known: int, tests_known: int, interval_ms: int) -> dict:
+        """Has the agent write what this reader lacks to the file `name` in its folder (it knows the
+        first `sites_known` sites, threads and tests); objects younger than `interval_ms` count as
+        in flight. Returns the agent's summary (seq, the counts known after it, ...)."""
+        return json.loads(self._call("drain", name, sites_known, threads_known, tests_known, interval_ms))
+
+    def finish_reading(self) -> None:
+        """Tells the agent this reader has stopped: at the JVM's exit it leaves no data for it."""
+        self._call("finishReading")
 
     def buffer_pools(self) -> dict | None:
         """The JVM's BufferPoolMXBeans (direct, mapped): {name: {count, used, capacity}}, read in
@@ -92,6 +96,36 @@ class AgentChannel:
 
     def _who(self) -> str:
         return str(self.pid) if self.pid is not None else f"of {self.agent_dir}"
+
+
+def _read_control(control: Path) -> tuple[int, str]:
+    """`<port> <token>` from the agent's control file: a plain file (never through a link) that
+    only its owner may read and write, as the agent makes it (the token runs code in the JVM)."""
+    try:
+        fd = os.open(control, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise UnclosedError(f"no agent is running with directory {control.parent} ({control} is missing)") from None
+    except PermissionError:
+        raise UnclosedError(f"cannot read {control}: run as the user of the JVM") from None
+    except OSError as e:
+        raise UnclosedError(f"cannot read {control}: {e.strerror}") from None
+    with os.fdopen(fd) as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o077:
+            raise UnclosedError(f"{control} is not the agent's private control file (mode {st.st_mode & 0o777:o}): refused")
+        try:
+            port, token = f.read().split()
+            return int(port), token
+        except ValueError:
+            raise UnclosedError(f"{control} is not `<port> <token>`") from None
+
+
+def _network_of(pid) -> tuple[int, int] | None:
+    try:
+        st = os.stat(f"/proc/{pid}/ns/net")
+        return st.st_dev, st.st_ino
+    except OSError:
+        return None  # not ours to look into: assume one network
 
 
 def _first_line(error: Exception) -> str:

@@ -1,6 +1,6 @@
 """Data folders: the drain files that agents started with `data=DIR` write by themselves, a
-series `unclosed-<pid>-<seq>.tsv` per JVM, the last one ending with a `Z` record when the JVM
-exited normally (docs/protocol.md). Imported into a Store as one run per JVM."""
+series `unclosed-<pid>-<session>-<seq>.tsv` per JVM, the last one ending with a `Z` record when
+the JVM exited normally (docs/protocol.md). Imported into a Store as one run per JVM."""
 
 import re
 from pathlib import Path
@@ -8,20 +8,20 @@ from pathlib import Path
 from .errors import UnclosedError
 from .store import Store
 
-FILE_NAME = re.compile(r"unclosed-(\d+)-(\d+)\.tsv")
+FILE_NAME = re.compile(r"unclosed-(\d+)-([0-9a-f]+)-(\d+)\.tsv")
 
 
-def jvm_series(folder) -> dict[int, list[Path]]:
-    """The drain files of each JVM (by pid) in the order they were written."""
+def jvm_series(folder) -> dict[tuple[int, str], list[Path]]:
+    """The drain files of each JVM, by (pid, session), in the order they were written."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UnclosedError(f"{folder} is not a data folder (a folder the agent's data= option wrote)")
-    series: dict[int, list[tuple[int, Path]]] = {}
+    series: dict[tuple[int, str], list[tuple[int, Path]]] = {}
     for path in folder.iterdir():
         match = FILE_NAME.fullmatch(path.name)
         if match:
-            series.setdefault(int(match[1]), []).append((int(match[2]), path))
-    return {pid: [path for _, path in sorted(files)] for pid, files in sorted(series.items())}
+            series.setdefault((int(match[1]), match[2]), []).append((int(match[3]), path))
+    return {jvm: [path for _, path in sorted(files)] for jvm, files in sorted(series.items())}
 
 
 def import_data_folder(store: Store, folder, label: str | None = None) -> list[dict]:
@@ -29,8 +29,8 @@ def import_data_folder(store: Store, folder, label: str | None = None) -> list[d
     main_class, exited}: `exited` is False for a JVM killed hard or still running, whose run
     holds what it wrote before and is marked incomplete."""
     imported = []
-    for pid, files in jvm_series(folder).items():
-        run_id = store.begin_run({}, pid, label)  # the files' J records say the rest
+    for (pid, session), files in jvm_series(folder).items():
+        run_id = store.begin_run({"session": session}, pid, label)  # the files' J records say the rest
         for path in files:
             store.ingest_drain(run_id, path, time_ms=int(path.stat().st_mtime * 1000))
         run = store.run(run_id)

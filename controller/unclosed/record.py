@@ -1,4 +1,5 @@
-"""Recording: drain a JVM's agent into the database every interval until told to stop."""
+"""Recording: drain a JVM's agent into the database every interval until told to stop; and what a
+recording that died left behind, taken in by the next one."""
 
 import os
 import signal
@@ -6,6 +7,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from .attach import attach_agent, process_alive
 from .channel import AgentChannel
@@ -13,58 +15,168 @@ from .errors import UnclosedError
 from .store import Store
 from .units import stopwatch
 
+EXIT_FILE = "exit.tsv"  # what the agent leaves for its reader when the JVM exits
+EXIT_WAIT_S = 5.0  # after the channel went quiet: how long the JVM may take to finish exiting
 
-def record(pid: int, store: Store, duration: float | None = None, interval: float = 5.0,
+
+def record(pid: int, db_path: Path, duration: float | None = None, interval: float = 5.0,
            label: str | None = None, stop: threading.Event | None = None, progress=None,
            agent_options: dict | None = None) -> dict:
-    """Attaches to JVM `pid` if needed and records a new run into `store`.
+    """Attaches to JVM `pid` if needed and records a new run into the database at `db_path`
+    (made only once the agent runs).
 
     Drains every `interval` seconds; stops after `duration` seconds (None: no limit) or once
-    `stop` is set, with one last drain: the run is then `complete`. When the JVM goes away, what
-    was drained is kept and the run is `incomplete`. `progress` (a text stream) gets a status
-    line per drain. `agent_options` apply when it attaches (docs/protocol.md). Returns the run's
-    id, status and drains, and the last drain's summary.
+    `stop` is set, with one last drain: the run is then `complete`. When the JVM exits, the
+    data its agent left at exit is taken in too (the run is `complete`; `incomplete` when the
+    JVM was killed and left none). `progress` (a text stream) gets a status line per drain, and
+    a line per recording of an earlier recorder that died, taken in. `agent_options` apply when
+    it attaches (docs/protocol.md). Returns the run's id, status and drains, and the last
+    drain's summary.
     """
     stop = stop or threading.Event()
     agent_dir = attach_agent(pid, agent_options)
-    channel = AgentChannel.connect(agent_dir)
+    channel = AgentChannel.connect(agent_dir, pid)
     run_id = None
     try:
-        run_id = store.begin_run(channel.status(), pid, label)
-        display = Progress(progress, pid) if progress else None
-        # The agent writes the file, so it goes where the JVM's user may write: its own folder.
-        drain_file = agent_dir / f"drain-{os.getpid()}.tsv"
-        started = time.monotonic()
-        deadline = None if duration is None else started + duration
-        summary, drains, status = {}, 0, "complete"
-        while True:
-            last = _wait(min(started + (drains + 1) * interval, deadline or float("inf")), stop)
-            last = last or (deadline is not None and time.monotonic() >= deadline)
-            try:
-                channel.drain(drain_file)
-                summary = store.ingest_drain(run_id, drain_file)
-            except UnclosedError:
-                if process_alive(pid):
-                    raise
-                status = "incomplete"  # the JVM exited: what came before is all there is
-                break
-            finally:
-                drain_file.unlink(missing_ok=True)
-            drains += 1
-            if display:
-                display.update(time.monotonic() - started, drains, summary)
-            if last:
-                break
-        if display:
-            display.finish()
-        store.end_run(run_id, status)
-        return {"run_id": run_id, "status": status, "drains": drains, **summary}
+        with Store(db_path) as store:
+            for recovered in recover(store):
+                if progress:
+                    progress.write(f"{recovered}\n")
+            run_id = store.begin_run(channel.status(), pid, label, recorder=this_process(), agent_dir=str(agent_dir))
+            result = _drain_until_done(pid, store, run_id, channel, agent_dir, duration, interval, stop,
+                                       Progress(progress, pid) if progress else None)
+            store.end_run(run_id, result["status"])
+            return {"run_id": run_id, **result}
     except BaseException:
         if run_id is not None:
-            store.end_run(run_id, "incomplete")
+            with Store(db_path) as store:
+                store.end_run(run_id, "incomplete")
         raise
     finally:
         channel.close()
+
+
+def _drain_until_done(pid: int, store: Store, run_id: int, channel: AgentChannel, agent_dir: Path,
+                      duration: float | None, interval: float, stop: threading.Event, display) -> dict:
+    # The agent writes the file in its own folder (where the JVM's user may write), under a
+    # name of this recorder's: two recordings of one JVM never share one.
+    name = drain_file_name(os.getpid())
+    started = time.monotonic()
+    deadline = None if duration is None else started + duration
+    summary, drains = {}, 0
+    while True:
+        last = _wait(min(started + (drains + 1) * interval, deadline or float("inf")), stop)
+        last = last or (deadline is not None and time.monotonic() >= deadline)
+        known = store.known(run_id)
+        try:
+            channel.drain(name, known["sites"], known["threads"], known["tests"], int(interval * 1000))
+        except UnclosedError:
+            if process_alive(pid) and not _exiting(pid):
+                raise
+            exited = _take_exit_data(store, run_id, agent_dir, name)
+            summary = exited or summary
+            status = "complete" if exited else "incomplete"  # killed: what came before is all there is
+            break
+        summary = store.ingest_drain(run_id, agent_dir / name)
+        (agent_dir / name).unlink(missing_ok=True)
+        drains += 1
+        if display:
+            display.update(time.monotonic() - started, drains, summary)
+        if last:
+            channel.finish_reading()
+            status = "complete"
+            break
+    if display:
+        display.finish()
+    return {"status": status, "drains": drains, **summary}
+
+
+def _exiting(pid: int) -> bool:
+    """Whether the JVM is on its way out (its channel went quiet): wait a little for it to go."""
+    deadline = time.monotonic() + EXIT_WAIT_S
+    while time.monotonic() < deadline:
+        if not process_alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _take_exit_data(store: Store, run_id: int, agent_dir: Path, drain_name: str) -> dict | None:
+    """The data the agent left as its JVM exited: the drain it wrote as the channel went quiet,
+    if any, and its exit data (everything since), each taken in once; the agent's folder is
+    then removed. The exit data's summary, or None when there is none (the JVM was killed)."""
+    summary = None
+    for name in (drain_name, EXIT_FILE):
+        if (agent_dir / name).is_file():
+            summary = store.ingest_drain(run_id, agent_dir / name)
+    remove_agent_folder(agent_dir)
+    return summary if summary and summary["exited"] else None
+
+
+def recover(store: Store) -> list[str]:
+    """Recordings of this database whose recorder died (killed, its machine rebooted): the drain
+    it had the agent write and the agent's exit data, when still there, are taken in (once),
+    and the run is ended, `complete` when the JVM's exit data was there. Returns a line per run."""
+    told = []
+    for run in store.recordings():
+        if recorder_alive(run["recorder_pid"], run["recorder_started"]):
+            continue
+        agent_dir = Path(run["agent_dir"]) if run["agent_dir"] else None
+        taken = []
+        exited = False
+        for name in (drain_file_name(run["recorder_pid"]), EXIT_FILE):
+            path = agent_dir / name if agent_dir else None
+            if path and path.is_file():
+                try:
+                    summary = store.ingest_drain(run["id"], path)
+                except UnclosedError as e:
+                    told.append(f"unclosed: run {run['id']}: left {path} unread: {e}")
+                    continue
+                exited = exited or summary["exited"]
+                taken.append(name)
+                path.unlink(missing_ok=True)
+        if exited or (agent_dir and not process_alive(run["pid"])):
+            remove_agent_folder(agent_dir)
+        status = "complete" if exited else "incomplete"
+        store.end_run(run["id"], status)
+        told.append(f"unclosed: run {run['id']} (JVM {run['pid']}) was left recording by a recorder that died "
+                    f"(pid {run['recorder_pid']}): {'took in ' + ' and '.join(taken) if taken else 'nothing was left'}; "
+                    f"marked {status}")
+    return told
+
+
+def drain_file_name(recorder_pid: int) -> str:
+    return f"drain-{recorder_pid}.tsv"
+
+
+def remove_agent_folder(agent_dir: Path | None) -> None:
+    """Removes what the agent left in its folder, and the folder; never follows a link."""
+    if agent_dir is None:
+        return
+    try:
+        for entry in os.scandir(agent_dir):
+            if entry.is_file(follow_symlinks=False) or entry.is_symlink():
+                os.unlink(entry.path)
+        os.rmdir(agent_dir)
+    except OSError:
+        pass  # gone already, or not ours to remove: the agent removes it when its JVM exits
+
+
+def this_process() -> dict:
+    """This process as a recorder: its pid and start time (clock ticks since boot, which a pid
+    used again by another process does not share)."""
+    return {"pid": os.getpid(), "started": _start_ticks(os.getpid())}
+
+
+def recorder_alive(pid: int | None, started: int | None) -> bool:
+    return pid is not None and process_alive(pid) and _start_ticks(pid) == started
+
+
+def _start_ticks(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @contextmanager

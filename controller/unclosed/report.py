@@ -14,7 +14,7 @@ class RunReport:
     sites: list[dict]  # Store.site_findings: worst first, as asked (kinds, families, include_clean)
     totals: dict  # Store.site_totals: every site of the run, whatever was asked
     errors: int  # the agent's own
-    dropped: dict[str, int]  # the agent's dropped_* counters
+    counters: dict[str, int]  # the agent's own counters (dropped_*, errors, ...) at the last drain
     direct_pool: dict | None
     timeline: dict | None  # Store.timeline, for the formats that draw the run over time
     kinds: list[str]  # what was asked: these kinds only (none: all)
@@ -31,6 +31,6 @@ def read_report(store: Store, run_id: int | None = None, kinds=None, families=No
         db=store.path, run=run,
         sites=store.site_findings(run["id"], kinds, families, include_clean),
         totals=store.site_totals(run["id"]), errors=store.error_count(run["id"]),
-        dropped=store.dropped_counters(run["id"]), direct_pool=store.direct_pool(run["id"]),
+        counters=store.counters(run["id"]), direct_pool=store.direct_pool(run["id"]),
         timeline=store.timeline(run["id"]) if timeline else None,
         kinds=list(kinds or []), families=list(families or []), value=value)

@@ -22,9 +22,16 @@ def start(jdk: Path, classes: Path, program: str, mode: str, agent_dir: Path, *,
     jvm = RunningJvm(jdk, classes, program, java_options=java_options, env=env_without_java_options(),
                      classpath=classpath)
     jvm.expect("ready", timeout=ready_s)
-    if mode == "attach":
+    if mode != "none":  # attaches; an agent started with the JVM is found, its control channel waited for
         assert attach_agent(jvm.pid, options) == agent_dir
     return jvm
+
+
+def drain_into(channel, store, run_id: int, agent_dir: Path, interval_ms: int = 0) -> dict:
+    """One drain of the agent behind `channel` into run `run_id`, as `record` takes one."""
+    known = store.known(run_id)
+    channel.drain("test-drain.tsv", known["sites"], known["threads"], known["tests"], interval_ms)
+    return store.ingest_drain(run_id, agent_dir / "test-drain.tsv")
 
 
 def cli(*args) -> str:

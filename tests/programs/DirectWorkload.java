@@ -10,13 +10,15 @@ import java.util.List;
  * culprits the tests expect. Commands on stdin, each then printing {@code done}: {@code grow}
  * keeps 4 more buffers of 64 KiB; {@code explicit} allocates 3 of 32 KiB and cleans each at once;
  * {@code dropped} allocates 2 of 1000 bytes and drops them for the GC; {@code views} keeps one
- * buffer and takes slices and duplicates of it (no allocation). {@code exit} ends.
+ * buffer and takes slices and duplicates of it (no allocation); {@code keep} keeps 2 of 2 KiB,
+ * {@code end} cleans the first of those explicitly and drops the other for the GC. {@code exit} ends.
  */
 public class DirectWorkload {
     static final int SIZE = 64 * 1024;
     /** Held on purpose: the buffers that "grow". */
     static final List<ByteBuffer> HELD = new ArrayList<>();
     static final List<ByteBuffer> VIEWS = new ArrayList<>();
+    static final List<ByteBuffer> KEPT = new ArrayList<>();
 
     public static void main(String[] args) throws Exception {
         System.out.println("ready");
@@ -26,6 +28,8 @@ public class DirectWorkload {
             else if (line.equals("explicit")) explicit();
             else if (line.equals("dropped")) dropped();
             else if (line.equals("views")) views();
+            else if (line.equals("keep")) keep();
+            else if (line.equals("end")) end();
             else if (line.equals("exit")) return;
             settle();
             System.out.println("done");
@@ -55,6 +59,15 @@ public class DirectWorkload {
         VIEWS.add(buffer.asReadOnlyBuffer());
         buffer.position(100);
         VIEWS.add(buffer.slice());
+    }
+
+    static void keep() {
+        for (int i = 0; i < 2; i++) KEPT.add(ByteBuffer.allocateDirect(2048)); // site:kept
+    }
+
+    static void end() throws Exception {
+        unsafe().invokeCleaner(KEPT.remove(0)); // site:clean_kept
+        KEPT.clear();
     }
 
     static sun.misc.Unsafe unsafe() throws Exception {

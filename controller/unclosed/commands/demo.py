@@ -30,8 +30,9 @@ def demo(seconds, db_path):
     """
     with tempfile.TemporaryDirectory(prefix="unclosed-demo-") as scratch:
         db_path = db_path or Path(scratch) / "demo.db"
-        with demo_service(Path(scratch)) as pid, Store(db_path) as store, stop_on_signals() as stop:
+        with demo_service(Path(scratch)) as pid, stop_on_signals() as stop:
             click.echo(f"LeakyService runs as pid {pid}; recording it for {seconds:g} s", err=True)
-            result = record_run(pid, store, seconds, min(1.0, seconds), "demo", stop, progress=sys.stderr)
+            result = record_run(pid, db_path, seconds, min(1.0, seconds), "demo", stop, progress=sys.stderr)
             click.echo(err=True)
+        with Store(db_path, readonly=True) as store:
             write_report(store, sys.stdout, "text", result["run_id"])

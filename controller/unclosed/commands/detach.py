@@ -19,5 +19,5 @@ def detach(pid):
     agent_dir = agent_dir_of(pid)
     if agent_dir is None:
         raise UnclosedError(f"JVM {pid} runs no unclosed agent")
-    AgentChannel.connect(agent_dir).detach()
+    AgentChannel.connect(agent_dir, pid).detach()
     click.echo(f"detached from JVM {pid}")

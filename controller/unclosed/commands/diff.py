@@ -53,7 +53,8 @@ def diff(old_spec, new_spec, fmt, output_path, fail_on_new, per, unit, frames, m
     except UnclosedError as e:
         raise click.BadParameter(str(e), param_hint="OLD or NEW") from None
     same_db = old_ref.db.resolve() == new_ref.db.resolve()
-    with Store(old_ref.db) as old_store, (nullcontext(old_store) if same_db else Store(new_ref.db)) as new_store:
+    with Store(old_ref.db, readonly=True) as old_store, \
+            (nullcontext(old_store) if same_db else Store(new_ref.db, readonly=True)) as new_store:
         run_diff = read_diff(old_store, old_ref, new_store, new_ref, per, unit, frames, min_score, tolerance / 100,
                              timeline=fmt in DRAWS_TIMELINES)
     with output_to(output_path) as out:

@@ -7,7 +7,6 @@ import click
 
 from ..record import record as record_run
 from ..record import stop_on_signals
-from ..store import Store
 from .options import Duration, pid_argument, sample_option
 
 
@@ -26,17 +25,20 @@ def record(pid, db_path, duration, interval, label, sample):
 
     Attaches the agent if it is not loaded yet, then drains what it tracked into the database
     every interval until the duration is over or Ctrl-C (both end with one last drain: the run
-    is complete). If the JVM exits first, what was drained is kept, the run is marked
-    incomplete, and the exit code is still 0. Each record adds a new run to the database;
-    nothing is overwritten. The agent stays loaded afterwards (`unclosed detach PID` removes it).
+    is complete). If the JVM exits first, the data its agent leaves at exit is taken in too (the
+    run is complete); if it is killed, what was drained is kept and the run is marked
+    incomplete; the exit code is 0 either way. Each record adds a new run to the database;
+    nothing is overwritten; a recording of this database that died (its recorder killed) is
+    ended first, with what it left taken in. The database is made once the agent runs. The
+    agent stays loaded afterwards (`unclosed detach PID` removes it).
 
     \b
     Example:  unclosed record 12345 --db audit.db --duration 10m --label "after deploy"
     """
-    with Store(db_path) as store, stop_on_signals() as stop:
-        result = record_run(pid, store, duration, interval, label, stop, progress=sys.stderr,
+    with stop_on_signals() as stop:
+        result = record_run(pid, db_path, duration, interval, label, stop, progress=sys.stderr,
                             agent_options={"sample": sample} if sample else None)
     if result["status"] == "incomplete":
-        click.echo(f"JVM {pid} exited; kept what was drained before.", err=True)
+        click.echo(f"JVM {pid} was killed (it left no exit data); kept what was drained before.", err=True)
     click.echo(f"run {result['run_id']} ({result['status']}, {result['drains']} drains) is in {db_path}: "
                f"unclosed report {db_path}", err=True)

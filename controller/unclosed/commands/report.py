@@ -35,5 +35,5 @@ def report(db_path, fmt, kinds, families, run_id, include_clean, output_path, va
               unclosed report audit.db --format html -o report.html
               unclosed report audit.db --format collapsed --value leaked > leaks.folded
     """
-    with Store(db_path) as store, output_to(output_path) as out:
+    with Store(db_path, readonly=True) as store, output_to(output_path) as out:
         write_report(store, out, fmt, run_id, list(kinds), list(families), include_clean, value)

@@ -31,6 +31,9 @@ def run(command, db_path, fail_on, label, baseline_path, junit_path, sample):
     workers, `mvn verify` with its forks. Each JVM writes its data as it goes and at exit;
     each becomes one run in the database. A JVM killed hard keeps what it wrote before and
     its run is marked incomplete. Exits with the command's own exit code when it fails.
+    SIGINT or SIGTERM (Ctrl-C, a CI timeout) is passed on to the command and its JVMs; after
+    10 s whatever is left is killed; the verdict on what was recorded is printed, and the exit
+    code is the command's (130 or 143 when the signal ended it).
 
     \b
     Examples: unclosed run -- java -jar app.jar --selftest
@@ -38,8 +41,12 @@ def run(command, db_path, fail_on, label, baseline_path, junit_path, sample):
     """
     selectors = parse_fail_on(fail_on)
     baseline = read_baseline(baseline_path) if baseline_path else None
-    exit_code, runs = run_recorded(list(command), db_path, label, sample)
+    ended, runs = run_recorded(list(command), db_path, label, sample)
+    exit_code = ended.exit_code
     result = evaluate(runs, selectors, baseline)
+    if ended.stopped_by:
+        click.echo(f"unclosed: {ended.stopped_by} received: passed on to {command[0]} and its JVMs, which stopped; "
+                   "the verdict below covers what they recorded until then", err=True)
     click.echo(f"unclosed: {command[0]} exited {exit_code}; {len(runs)} JVM(s) recorded"
                f"{' in ' + str(db_path) if db_path else ''}", err=True)
     GATE_WRITERS["text"](result, selectors, sys.stderr)

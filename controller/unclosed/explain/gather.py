@@ -147,7 +147,7 @@ def our_view(pid: int, agent_dir: str | None, store=None, run_id: int | None = N
     view = {"agent": False, "agent_dir": agent_dir}
     if agent_dir is None:
         return view
-    channel = AgentChannel.connect(agent_dir)
+    channel = AgentChannel.connect(agent_dir, pid)
     try:
         status = channel.status()
         view.update(agent=True, held=status.get("held", 0), bytes_held=status.get("bytes_held", 0),
@@ -157,9 +157,11 @@ def our_view(pid: int, agent_dir: str | None, store=None, run_id: int | None = N
             # Beside the memory samples, the database keeps what the agent saw (a new run the
             # first time): the sites behind our figures.
             run_id = run_id or store.begin_run(status, pid, "explain")
-            drain_file = Path(agent_dir) / f"explain-{os.getpid()}.tsv"
+            name = f"explain-{os.getpid()}.tsv"
+            drain_file = Path(agent_dir) / name
+            known = store.known(run_id)
             try:
-                channel.drain(drain_file)
+                channel.drain(name, known["sites"], known["threads"], known["tests"], 0)
                 store.ingest_drain(run_id, drain_file)
             finally:
                 drain_file.unlink(missing_ok=True)

@@ -46,7 +46,7 @@ def write_text(report: RunReport, out) -> None:
         n = run["sample"]
         w(f"sampled: the agent tracked 1 object in {n}; the counts and bytes below are of tracked objects, "
           f"so about {n} times as many in all (an estimate; a site that leaked only a few times may be missing)\n")
-    dropped = ", ".join(f"{value} {DROPPED[name]}" for name, value in report.dropped.items() if value and name in DROPPED)
+    dropped = ", ".join(f"{value} {DROPPED[name]}" for name, value in report.counters.items() if value and name in DROPPED)
     if dropped:
         w(f"the agent dropped, past its caps (docs/protocol.md): {dropped}\n")
     pool = report.direct_pool

@@ -3,6 +3,7 @@ package dev.unclosed.boot;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 
 /**
  * What instrumented code calls: {@link #track} when a resource is created and {@link #close}
@@ -132,11 +133,21 @@ public final class Recorder {
     }
 
     /**
-     * Quiets the current thread of the application's while the agent works on it (its own start,
-     * in premain or on attach: what it creates there is the agent's), then lets it record again.
+     * The agent works on a thread of the application's (its own start in premain or on attach,
+     * a class transformed as it loads, a log line): what it creates meanwhile is the agent's,
+     * not the application's. Pairs with {@link #endAgentWork}; nests.
      */
-    public static void quietCurrentThread(boolean quiet) {
-        SLOTS.get().busy = quiet;
+    public static void beginAgentWork() {
+        ThreadSlot slot = SLOTS.get();
+        if (slot.agentWork++ == 0) {
+            slot.busyBeforeAgentWork = slot.busy;
+            slot.busy = true;
+        }
+    }
+
+    public static void endAgentWork() {
+        ThreadSlot slot = SLOTS.get();
+        if (slot.agentWork > 0 && --slot.agentWork == 0) slot.busy = slot.busyBeforeAgentWork;
     }
 
     /** Starts a session; false if one runs. Tracking is not said to have begun until {@link #trackingActive}. */
@@ -204,14 +215,31 @@ public final class Recorder {
                 s.errors.sum(), s.instrumentationErrors.sum());
     }
 
-    /** Tracks from now on an object that existed before tracking began (found at attach): no stack, no age. */
-    public static void adopt(Object resource, int kind, long bytes, String kindName, String detail) {
+    /**
+     * Tracks from now on an object that existed before tracking began (found at attach): no
+     * stack, no age. It is found by identity of {@code resource}, as the advice of its kind finds
+     * it at its release (a zlib object's native state, a direct buffer's Deallocator).
+     * {@code ended}: whether it was released since it was found (see {@link Session#adopt}).
+     * Returns whether it was adopted: false if tracked already (created since tracking began).
+     */
+    public static boolean adopt(Object resource, int kind, long bytes, BooleanSupplier ended) {
+        return adopt(resource, Kinds.get(kind), bytes, null, null, ended);
+    }
+
+    /** {@link #adopt} for a running stream's interpreter shell, named by its stages as {@link #trackStream} names it. */
+    public static boolean adoptStream(Object shell, Object[] logics, BooleanSupplier ended) {
+        StreamStages stages = StreamStages.of(logics);
+        return adopt(shell, Kinds.get(Kinds.STREAM), 0, stages.kindName(), stages.detail(), ended);
+    }
+
+    private static boolean adopt(Object resource, Kind kind, long bytes, String kindName, String detail, BooleanSupplier ended) {
         Session s = session;
-        if (s == null || resource == null) return;
+        if (s == null || resource == null) return false;
         try {
-            s.adopt(resource, Kinds.get(kind), bytes, kindName, detail);
+            return s.adopt(resource, kind, bytes, kindName, detail, ended);
         } catch (Throwable t) {
             s.error(t);
+            return false;
         }
     }
 

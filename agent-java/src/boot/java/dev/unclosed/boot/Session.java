@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BooleanSupplier;
 
 /** The state of one tracking session, from start (or attach) to stop (or detach). */
 final class Session {
@@ -57,42 +58,54 @@ final class Session {
         if (site.pooled) return;
         register(slot);
         long id = ((long) slot.id << 32) | (slot.nextObject++ & 0xffffffffL);
-        TrackedRef ref = new TrackedRef(resource, key, queue, id, site, System.currentTimeMillis(), bytes, tests.current());
-        // Counted before it can be released, so that held never reads negative.
-        site.opened.increment();
-        site.bytesOpened.add(bytes);
-        int added = table.add(ref, key);
-        if (added != TrackedTable.ADDED) {
-            site.opened.decrement();
-            site.bytesOpened.add(-bytes);
-            if (added == TrackedTable.FULL) droppedObjects.increment();
-        }
+        add(new TrackedRef(resource, key, queue, id, site, System.currentTimeMillis(), bytes, tests.current()), key);
     }
 
-    /** Objects found alive when tracking began (no stack): tracked from now on under their kind's own site. */
-    void adopt(Object resource, Kind kind, long bytes, String kindName, String detail) {
-        if (table.contains(resource)) return;
-        Site site = sites.preexisting(kind, kindName, detail);
-        TrackedRef ref = new TrackedRef(resource, resource, queue, 0, site, 0, bytes, 0);
+    /**
+     * An object found alive when tracking began (no stack), tracked from now on under its kind's
+     * own site; false if it is tracked already (created since) or the table is full. Its release
+     * may have come between the finding and now, unseen: {@code ended} says whether it did, asked
+     * once the object is in the table, so that a release before that is seen there and one after
+     * finds it in the table.
+     */
+    boolean adopt(Object resource, Kind kind, long bytes, String kindName, String detail, BooleanSupplier ended) {
+        if (table.contains(resource)) return false;
+        TrackedRef ref = new TrackedRef(resource, resource, queue, 0, sites.preexisting(kind, kindName, detail), 0, bytes, 0);
+        if (!add(ref, resource)) return false;
+        if (ended.getAsBoolean() && table.remove(ref)) released(ref);
+        return true;
+    }
+
+    /** Counts the object at its site, then adds it to the table; undone if it is there already or the table is full. */
+    private boolean add(TrackedRef ref, Object key) {
+        Site site = ref.site;
+        // Counted before it can be released, so that held never reads negative.
         site.opened.increment();
-        site.bytesOpened.add(bytes);
-        if (table.add(ref, resource) != TrackedTable.ADDED) {
-            site.opened.decrement();
-            site.bytesOpened.add(-bytes);
-        }
+        site.bytesOpened.add(ref.bytes);
+        int added = table.add(ref, key);
+        if (added == TrackedTable.ADDED) return true;
+        site.opened.decrement();
+        site.bytesOpened.add(-ref.bytes);
+        if (added == TrackedTable.FULL) droppedObjects.increment();
+        return false;
+    }
+
+    private static void released(TrackedRef ref) {
+        ref.clear();
+        ref.site.released.increment();
+        ref.site.bytesReleased.add(ref.bytes);
     }
 
     void close(Object key, ThreadSlot slot) {
         TrackedRef ref = table.remove(key);
         if (ref == null) return;
-        ref.clear();
         if (slot.finalizer) {
+            ref.clear();
             leaked(ref);
             return;
         }
+        released(ref);
         Site site = ref.site;
-        site.released.increment();
-        site.bytesReleased.add(ref.bytes);
         if (slot.cleaner) site.releasedByGc.increment();
         if (!ref.reported) return; // its whole life fell between two drains: the totals say it all
         register(slot);

@@ -10,6 +10,9 @@ final class ThreadSlot {
     final boolean finalizer;
     /** Recording now, or never records (the agent's own threads): advice calls return at once. */
     boolean busy;
+    /** Depth of the agent's own work on this thread (Recorder.beginAgentWork), and what busy was before it. */
+    int agentWork;
+    boolean busyBeforeAgentWork;
     int nextObject;
     /** The session this thread is known to (its name was listed for the readers). */
     Session registeredIn;

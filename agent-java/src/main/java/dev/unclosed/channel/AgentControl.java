@@ -37,7 +37,8 @@ public final class AgentControl {
         Recorder.Status s = Recorder.status();
         StringBuilder json = new StringBuilder("{");
         for (Map.Entry<String, String> fact : facts.records().entrySet()) {
-            json.append(Json.quote(fact.getKey())).append(": ").append(Json.quote(fact.getValue())).append(", ");
+            String value = SessionFacts.NUMBERS.contains(fact.getKey()) ? fact.getValue() : Json.quote(fact.getValue());
+            json.append(Json.quote(fact.getKey())).append(": ").append(value).append(", ");
         }
         long bytesHeld = 0;
         StringBuilder families = new StringBuilder("{");

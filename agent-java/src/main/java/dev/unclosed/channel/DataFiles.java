@@ -8,7 +8,8 @@ import java.nio.file.Path;
 
 /**
  * Drains into a data folder by itself, for JVMs that no controller talks to (tests, CI):
- * every few seconds, and a last time at exit. Files are {@code unclosed-<pid>-<seq>.tsv}, each
+ * every few seconds, and a last time at exit. Files are {@code unclosed-<pid>-<session>-<seq>.tsv}
+ * (the session tells apart JVMs of one pid: containers, a folder used again), each
  * written whole before it appears under its name, so a JVM killed hard still leaves all it
  * wrote before. The folder is the reader: it knows every site, thread and test written so far.
  */
@@ -58,7 +59,7 @@ public final class DataFiles {
         try {
             Drain d = Recorder.drain(sitesKnown, threadsKnown, testsKnown, last ? 0 : intervalMs);
             if (d == null) return false;
-            String name = "unclosed-" + facts.pid + "-" + String.format("%06d", ++seq) + ".tsv";
+            String name = "unclosed-" + facts.pid + "-" + facts.session + "-" + String.format("%06d", ++seq) + ".tsv";
             DrainWriter.writeFile(dir, name, d, facts, last);
             sitesKnown = d.sitesKnown;
             threadsKnown = d.threadsKnown;

@@ -4,6 +4,7 @@ import dev.unclosed.boot.Drain;
 import dev.unclosed.boot.Site;
 import dev.unclosed.boot.SiteCounts;
 import dev.unclosed.boot.SiteTotals;
+import dev.unclosed.inventory.Inventory;
 import dev.unclosed.io.PrivateFiles;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -71,6 +72,7 @@ public final class DrainWriter {
         d.counter("errors", n.errors);
         d.counter("instrumentation_errors", n.instrumentationErrors);
         d.counter("held", n.held);
+        d.inventory(facts.inventory);
         for (Drain.ErrorNote e : drain.errors) d.line("E", Long.toString(e.timeMs), e.message);
         if (last) d.line("Z", Long.toString(System.currentTimeMillis()));
         d.line("W", Long.toString(d.lines));
@@ -99,6 +101,19 @@ public final class DrainWriter {
             else if (type == Drain.FREED) numbers("G", id, thread, time);
             else numbers("L", id, time);
         }
+    }
+
+    /**
+     * What was alive at attach is in the sites of role {@code p} and their {@code C} records; of
+     * what it found, this adds (in every file, as it holds for the whole session) ZipFile's
+     * pooled Inflaters, left out ({@code N preexisting_excluded_zip_pool}), and for each thing it
+     * could not count an {@code I} record: family, then why ({@code I zlib JDK 26: ... not
+     * found: zlib objects alive at attach not counted}).
+     */
+    private void inventory(Inventory inventory) throws IOException {
+        if (inventory == null) return;
+        counter("preexisting_excluded_zip_pool", inventory.zipPoolInflaters);
+        for (Inventory.Note note : inventory.notes) line("I", note.family, note.text);
     }
 
     private void counter(String name, long value) throws IOException {

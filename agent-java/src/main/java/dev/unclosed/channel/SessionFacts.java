@@ -1,9 +1,13 @@
 package dev.unclosed.channel;
 
+import dev.unclosed.inventory.Inventory;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What one tracking session is, built once when tracking has begun: the JVM, how the agent
@@ -11,6 +15,8 @@ import java.util.Map;
  */
 public final class SessionFacts {
     public static final String AGENT_VERSION = "0.2.0";
+    /** The facts that are numbers (the others are text). */
+    public static final Set<String> NUMBERS = Collections.unmodifiableSet(new HashSet<>(Arrays.asList("pid", "tracking_since_ms", "sample")));
 
     /** Tells this session from any other, also of the same pid: a reader keeps each drain of it once. */
     public final String session;
@@ -19,15 +25,18 @@ public final class SessionFacts {
     public final long trackingSinceMs;
     public final int sample;
     public final String mainClass;
+    /** What was alive when the agent attached (null when it came at startup). */
+    public final Inventory inventory;
     private final Map<String, String> asRecords;
 
-    public SessionFacts(String mode, long trackingSinceMs, int sample) {
+    public SessionFacts(String mode, long trackingSinceMs, int sample, Inventory inventory) {
         this.session = Long.toHexString(new SecureRandom().nextLong() & Long.MAX_VALUE);
         this.pid = currentPid();
         this.mode = mode;
         this.trackingSinceMs = trackingSinceMs;
         this.sample = sample;
         this.mainClass = mainClass(System.getProperty("sun.java.command", ""));
+        this.inventory = inventory;
         Map<String, String> f = new LinkedHashMap<>();
         f.put("session", session);
         f.put("pid", pid);

@@ -14,6 +14,7 @@ import dev.unclosed.channel.Readers;
 import dev.unclosed.channel.SessionFacts;
 import dev.unclosed.instrument.Installer;
 import dev.unclosed.instrument.RuleMatch;
+import dev.unclosed.inventory.Inventory;
 import dev.unclosed.io.AgentLog;
 import dev.unclosed.io.PrivateFiles;
 import dev.unclosed.rules.Rule;
@@ -83,7 +84,7 @@ public final class AgentCore {
         long startNanos = System.nanoTime();
         List<Rule> rules = opts.rules == null ? Collections.<Rule>emptyList() : RulesFile.read(opts.rules);
         Recorder.start(opts.depth, opts.maxEvents, opts.maxSites, opts.maxTracked, opts.sample);
-        Recorder.quietCurrentThread(true);
+        Recorder.beginAgentWork();
         MetricsEndpoint metrics = null;
         Installer.Installation installed = null;
         try {
@@ -93,7 +94,10 @@ public final class AgentCore {
             long installedNanos = System.nanoTime();
             // Nothing below may fail half way: a data folder refused is refused before any thread starts.
             Path data = opts.data == null ? null : PrivateFiles.folder(Paths.get(opts.data), true);
-            SessionFacts facts = new SessionFacts(mode, Recorder.trackingActive(), opts.sample);
+            long trackingSince = Recorder.trackingActive();
+            // Before any thread of the agent's does I/O: what it allocates would be counted.
+            Inventory inventory = mode.equals("attach") ? Inventory.take(inst) : null;
+            SessionFacts facts = new SessionFacts(mode, trackingSince, opts.sample, inventory);
             AgentCore core = new AgentCore(inst, dir, opts, facts, installed.transformer);
             List<RuleMatch> matches = installed.rules;
             if (opts.control) core.startControl(new AgentControl(facts, dir, core.readers, () -> rulesJson(matches), core::detach));
@@ -109,6 +113,10 @@ public final class AgentCore {
                     + (opts.sample > 1 ? ", sampling 1 in " + opts.sample : "")
                     + (rules.isEmpty() ? "" : " with " + rules.size() + " rule(s) from " + opts.rules)
                     + (metrics == null ? "" : "; metrics at http://" + metrics.address() + "/metrics"));
+            if (inventory != null) {
+                AgentLog.write("inventory: " + inventory.summary());
+                for (Inventory.Note note : inventory.notes) AgentLog.write("inventory: " + note.family + ": " + note.text);
+            }
         } catch (Throwable t) {
             // Undo what was done, in reverse, so that the JVM runs on as if the agent never came.
             if (installed != null) installed.transformer.reset(inst, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
@@ -118,7 +126,7 @@ public final class AgentCore {
             PrivateFiles.deleteFolder(dir);
             throw t instanceof Exception ? (Exception) t : new IllegalStateException(t);
         } finally {
-            Recorder.quietCurrentThread(false);
+            Recorder.endAgentWork();
         }
     }
 

@@ -56,9 +56,24 @@ public final class Installer {
         }
     }
 
+    /** The JDK's classes the agent instruments. */
+    private static final String[] JDK_TARGETS = {"java.util.zip.Inflater", "java.util.zip.Deflater",
+        "java.nio.DirectByteBuffer$Deallocator"};
+
     public static Installation install(Instrumentation inst, List<Rule> rules) {
-        Set<String> targets = new HashSet<>(Arrays.asList("java.util.zip.Inflater", "java.util.zip.Deflater",
-                "java.nio.DirectByteBuffer$Deallocator", JUNIT4_NOTIFIER, PLATFORM_ADAPTER));
+        // Loaded first, then retransformed: a JDK class first loaded while the transformer is in
+        // place would be transformed on the loading thread, and ByteBuddy, reading the JDK's
+        // classes through NIO, may need that same class (a ClassCircularityError, seen with
+        // DirectByteBuffer$Deallocator when the agent's own first file write loaded it).
+        for (String name : JDK_TARGETS) {
+            try {
+                Class.forName(name, false, null);
+            } catch (ClassNotFoundException e) {
+                AgentLog.write("no " + name + " in this JDK");
+            }
+        }
+        Set<String> targets = new HashSet<>(Arrays.asList(JDK_TARGETS));
+        targets.addAll(Arrays.asList(JUNIT4_NOTIFIER, PLATFORM_ADAPTER));
         targets.addAll(Arrays.asList(STREAM_SHELLS));
         List<RuleMatch> matches = new ArrayList<>();
         for (Rule rule : rules) {
@@ -207,6 +222,17 @@ public final class Installer {
 
         Listener(List<RuleMatch> rules) {
             this.rules = rules;
+        }
+
+        /** A class is being transformed, often on a thread of the application's: what ByteBuddy creates then is the agent's. */
+        @Override
+        public void onDiscovery(String typeName, ClassLoader loader, JavaModule module, boolean loaded) {
+            Recorder.beginAgentWork();
+        }
+
+        @Override
+        public void onComplete(String typeName, ClassLoader loader, JavaModule module, boolean loaded) {
+            Recorder.endAgentWork();
         }
 
         @Override

@@ -1,5 +1,6 @@
 package dev.unclosed.io;
 
+import dev.unclosed.boot.Recorder;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +23,8 @@ public final class AgentLog {
     public static synchronized void write(String message) {
         Path f = file;
         if (f == null) return;
+        // Often on a thread of the application's (a class loading): the file's buffers are not its.
+        Recorder.beginAgentWork();
         try {
             if (Files.exists(f, LinkOption.NOFOLLOW_LINKS) && Files.size(f) > MAX_BYTES) return;
             try (OutputStream out = PrivateFiles.append(f)) {
@@ -29,6 +32,8 @@ public final class AgentLog {
             }
         } catch (IOException | RuntimeException ignored) {
             // The log is best effort; the agent must not fail because of it.
+        } finally {
+            Recorder.endAgentWork();
         }
     }
 }

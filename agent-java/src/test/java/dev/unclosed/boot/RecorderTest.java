@@ -196,14 +196,43 @@ public class RecorderTest {
     public void objectsFoundAtAttachAreWatchedFromThen() {
         Object a = new Object();
         Object b = new Object();
-        Recorder.adopt(a, Kinds.DEFLATER, 100, null, null);
-        Recorder.adopt(b, Kinds.DEFLATER, 100, null, null);
+        assertTrue(Recorder.adopt(a, Kinds.DEFLATER, 100, () -> false));
+        assertTrue(Recorder.adopt(b, Kinds.DEFLATER, 100, () -> false));
         Recorder.close(a);
         SiteCounts c = site(drain(), "java.util.zip.Deflater");
         assertEquals(Site.PREEXISTING, c.totals.site.role);
         assertEquals(2, c.totals.opened);
         assertEquals(1, c.totals.held);
         assertEquals(0, c.inFlight);
+    }
+
+    @Test
+    public void anObjectTrackedSinceTrackingBeganIsNotAdopted() {
+        Object flater = new Object();
+        Object state = new Object();
+        Recorder.trackZlib(flater, state, Kinds.INFLATER); // created between the instrumentation and the inventory
+        assertFalse(Recorder.adopt(state, Kinds.INFLATER, Kinds.INFLATER_BYTES, () -> false));
+        assertEquals(Site.CREATION, site(drain(), "java.util.zip.Inflater").totals.site.role);
+    }
+
+    @Test
+    public void anObjectReleasedBetweenItsFindingAndItsAdoptionCountsReleased() {
+        Object buffer = new Object();
+        assertTrue(Recorder.adopt(buffer, Kinds.DIRECT, 4096, () -> true));
+        assertEquals(longs(1, 1, 0, 0, 0, 0, 0), totals("java.nio.DirectByteBuffer"));
+        Recorder.close(buffer); // its release, had it come after
+        assertEquals(longs(1, 1, 0, 0, 0, 0, 0), totals("java.nio.DirectByteBuffer"));
+    }
+
+    @Test
+    public void aStreamFoundAtAttachIsNamedByItsStagesAsATrackedOneIs() {
+        Object shell = new Object();
+        assertTrue(Recorder.adoptStream(shell, new Object[] {new Object()}, () -> false));
+        Site site = site(drain(), "java.lang.Object").totals.site;
+        assertEquals(Site.PREEXISTING, site.role);
+        assertEquals("stages: Object", site.detail);
+        Recorder.closeIf(true, shell); // completed
+        assertEquals(longs(1, 1, 0, 0, 0, 0, 0), totals("java.lang.Object"));
     }
 
     @Test
