@@ -56,6 +56,11 @@ class AgentChannel:
         in flight. Returns the agent's summary (seq, the counts known after it, ...)."""
         return json.loads(self._call("drain", name, sites_known, threads_known, tests_known, interval_ms))
 
+    def begin_reading(self, interval_ms: int) -> None:
+        """Tells the agent a recording begins: if the JVM exits before its next drain, the agent
+        leaves it all it would have drained (its exit data)."""
+        self._call("beginReading", interval_ms)
+
     def finish_reading(self) -> None:
         """Tells the agent this reader has stopped: at the JVM's exit it leaves no data for it."""
         self._call("finishReading")

@@ -29,6 +29,7 @@ LAYOUT = {
     "C": "NNNNNNNNNNN",  # site_id, then the 10 counts
     "N": "TN",  # name, value
     "E": "NT",  # time_ms, message
+    "I": "TT",  # family, what could not be counted at attach (and why)
     "Z": "N",  # time_ms
 }
 # J facts that are numbers, checked as the other records' numbers are.
@@ -70,6 +71,8 @@ class Drain:
     counts: dict[int, tuple] = field(default_factory=dict)
     counters: list[tuple[str, int]] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
+    # What the agent could not count of the objects alive at attach: (family, what and why).
+    notes: list[tuple[str, str]] = field(default_factory=list)
     exit_ms: int | None = None  # a Z record: the JVM exited normally, this was its last drain
 
     @property
@@ -214,5 +217,7 @@ def _other(number: int, line: str, d: Drain) -> None:
         d.counters.append((r[0], r[1]))
     elif tag == "E":
         d.errors.append((r[0], r[1]))
+    elif tag == "I":
+        d.notes.append((r[0], r[1]))
     elif tag == "Z":
         d.exit_ms = r[0]

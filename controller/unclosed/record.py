@@ -12,11 +12,13 @@ from pathlib import Path
 from .attach import attach_agent, process_alive
 from .channel import AgentChannel
 from .errors import UnclosedError
-from .store import Store
+from .faults import pause_if_asked
+from .store import Store, check_database
 from .units import stopwatch
 
 EXIT_FILE = "exit.tsv"  # what the agent leaves for its reader when the JVM exits
 EXIT_WAIT_S = 5.0  # after the channel went quiet: how long the JVM may take to finish exiting
+AGENT_WRITE_WAIT_S = 30.0  # how long a drain the agent is still writing may take to appear
 
 
 def record(pid: int, db_path: Path, duration: float | None = None, interval: float = 5.0,
@@ -34,6 +36,7 @@ def record(pid: int, db_path: Path, duration: float | None = None, interval: flo
     drain's summary.
     """
     stop = stop or threading.Event()
+    check_database(db_path)  # a database it cannot go into is refused before the JVM is touched
     agent_dir = attach_agent(pid, agent_options)
     channel = AgentChannel.connect(agent_dir, pid)
     run_id = None
@@ -61,14 +64,16 @@ def _drain_until_done(pid: int, store: Store, run_id: int, channel: AgentChannel
     # The agent writes the file in its own folder (where the JVM's user may write), under a
     # name of this recorder's: two recordings of one JVM never share one.
     name = drain_file_name(os.getpid())
+    channel.begin_reading(int(interval * 1000))
     started = time.monotonic()
     deadline = None if duration is None else started + duration
     summary, drains = {}, 0
     while True:
-        last = _wait(min(started + (drains + 1) * interval, deadline or float("inf")), stop)
+        last = _wait(min(started + (drains + 1) * interval, deadline or float("inf")), stop, pid)
         last = last or (deadline is not None and time.monotonic() >= deadline)
         known = store.known(run_id)
         try:
+            pause_if_asked("draining")
             channel.drain(name, known["sites"], known["threads"], known["tests"], int(interval * 1000))
         except UnclosedError:
             if process_alive(pid) and not _exiting(pid):
@@ -77,6 +82,7 @@ def _drain_until_done(pid: int, store: Store, run_id: int, channel: AgentChannel
             summary = exited or summary
             status = "complete" if exited else "incomplete"  # killed: what came before is all there is
             break
+        pause_if_asked("drained")
         summary = store.ingest_drain(run_id, agent_dir / name)
         (agent_dir / name).unlink(missing_ok=True)
         drains += 1
@@ -126,6 +132,8 @@ def recover(store: Store) -> list[str]:
         exited = False
         for name in (drain_file_name(run["recorder_pid"]), EXIT_FILE):
             path = agent_dir / name if agent_dir else None
+            if path:
+                _await_agent_writing(path)
             if path and path.is_file():
                 try:
                     summary = store.ingest_drain(run["id"], path)
@@ -143,6 +151,14 @@ def recover(store: Store) -> list[str]:
                     f"(pid {run['recorder_pid']}): {'took in ' + ' and '.join(taken) if taken else 'nothing was left'}; "
                     f"marked {status}")
     return told
+
+
+def _await_agent_writing(path: Path) -> None:
+    """The agent writes a file under a temporary name, then renames it: a recorder killed while
+    its drain was being written leaves it to appear a moment later."""
+    deadline = time.monotonic() + AGENT_WRITE_WAIT_S
+    while not path.exists() and any(path.parent.glob(f".{path.name}.*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def drain_file_name(recorder_pid: int) -> str:
@@ -199,12 +215,13 @@ def stop_on_signals():
             signal.signal(sig, handler)
 
 
-def _wait(until: float, stop: threading.Event) -> bool:
-    """Sleeps until the monotonic time `until`; True when `stop` was set meanwhile. Polls in
-    short naps: a signal handler may set `stop`, and Event.wait could deadlock with it."""
+def _wait(until: float, stop: threading.Event, pid: int) -> bool:
+    """Sleeps until the monotonic time `until`, or until JVM `pid` is gone (its exit data waits);
+    True when `stop` was set meanwhile. Polls in short naps: a signal handler may set `stop`, and
+    Event.wait could deadlock with it."""
     while not stop.is_set():
         left = until - time.monotonic()
-        if left <= 0:
+        if left <= 0 or not process_alive(pid):
             return False
         time.sleep(min(left, 0.1))
     return True

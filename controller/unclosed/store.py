@@ -19,6 +19,7 @@ import sqlite_utils
 
 from .drainfile import Drain, read_drain
 from .errors import StoreError
+from .faults import pause_if_asked
 
 APPLICATION = "unclosed"
 SCHEMA_VERSION = 2
@@ -240,6 +241,11 @@ class Store:
             "SELECT name, value, max(time_ms) FROM agent_counters WHERE run_id = ? GROUP BY name", [run_id]).fetchall()
         return {name: value for name, value, _ in rows}
 
+    def notes(self, run_id: int) -> list[dict]:
+        """What the agent could not count of the objects alive when it attached, and why:
+        [{"family", "text"}], as each drain said it (once each)."""
+        return list(self.db.query("SELECT family, text FROM notes WHERE run_id = ? ORDER BY family, text", [run_id]))
+
     def error_count(self, run_id: int) -> int:
         """How many errors of its own the agent reported during the run."""
         return self.conn.execute("SELECT count(*) FROM errors WHERE run_id = ?", [run_id]).fetchone()[0]
@@ -306,6 +312,7 @@ class Store:
                 drain = read_drain(path)
                 with self.conn:
                     stored = self._store(run_id, drain, time_ms)
+                    pause_if_asked("ingesting")
         except BaseException as e:
             self._last_counts.pop(run_id, None)  # it may hold counts the rollback undid
             if isinstance(e, sqlite3.Error):
@@ -383,6 +390,8 @@ class Store:
              [(run_id, time_ms, name, value) for name, value in drain.counters])
         many("INSERT INTO errors (run_id, time_ms, message) VALUES (?, ?, ?)",
              [(run_id, ms, message) for ms, message in drain.errors])
+        many("INSERT OR IGNORE INTO notes (run_id, family, text) VALUES (?, ?, ?)",
+             [(run_id, family, text) for family, text in drain.notes])
         return True
 
     def _last_site_counts(self, run_id: int) -> dict[int, tuple]:
@@ -420,8 +429,8 @@ def _sqlite_reason(e: sqlite3.Error) -> str:
     if isinstance(e, sqlite3.DatabaseError) and ("malformed" in text or "not a database" in text):
         return f"the database is corrupt ({text})"
     if name == "SQLITE_READONLY_ROLLBACK":
-        return ("a process writing it was killed mid-write, and only a user who may write the file can undo "
-                f"that: run unclosed as that user once ({text})")
+        return ("a process writing it was killed mid-write; a user who may write it undoes that by reading it "
+                f"once, e.g. with `unclosed report` ({text})")
     if "readonly database" in text:
         return f"it is read-only for this user ({text})"
     if "database is locked" in text:
@@ -440,6 +449,12 @@ def _gc_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def check_database(path) -> None:
+    """Refuses, creating nothing, a file a recording could not go into (not an unclosed database,
+    another schema, corrupt, a folder): checked before anything is attached."""
+    _check_ours(Path(path), readonly=False)
 
 
 def _check_ours(path: Path, readonly: bool) -> None:
@@ -478,7 +493,7 @@ def _check_ours(path: Path, readonly: bool) -> None:
                 continue  # a hot journal: opened for writing, SQLite undoes the killed transaction
             raise StoreError(f"cannot open {path}: {_sqlite_reason(e)}") from None
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"{path} is corrupt ({e})") from None
+            raise StoreError(f"{path}: {_sqlite_reason(e)}") from None
     if meta.get("application") != APPLICATION:
         raise StoreError(f"{path} is an SQLite database of another application, not of unclosed")
     if meta.get("schema_version") != str(SCHEMA_VERSION):
@@ -558,6 +573,9 @@ def _create_schema(db: sqlite_utils.Database) -> None:
     db["agent_counters"].create_index(["run_id", "name", "time_ms"])
     db["errors"].create({"run_id": int, "time_ms": int, "message": str}, foreign_keys=[("run_id", "runs", "id")])
     db["errors"].create_index(["run_id", "time_ms"])
+    # What the agent could not count of the objects alive at attach, per family (a JDK hid it).
+    db["notes"].create({"run_id": int, "family": str, "text": str}, pk=("run_id", "family", "text"),
+                       foreign_keys=[("run_id", "runs", "id")])
     # `unclosed explain` samples of a JVM's memory, by component.
     db.execute("""
         CREATE TABLE memory_samples (

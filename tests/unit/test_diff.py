@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from helpers.cli import run_cli
+from helpers.drains import write_drain
 from unclosed import Store
 from unclosed.diff import NEW_SITES_FOUND, RunRef, match_sites, read_diff
 from unclosed.errors import UnclosedError
@@ -33,18 +34,16 @@ def record(store, tmp_path, label, sites, drains=1):
     """A run of `sites`; with drains > 1, the counts grow linearly over that many drains."""
     run = store.begin_run({"mode": "startup", "tracking_since_ms": T0, "main_class": "com.acme.Main",
                            "java_version": "17.0.15"}, 4242, label)
-    path = tmp_path / "drain.tsv"
     for d in range(1, drains + 1):
-        records = ["V\t1"]
+        records = []
         if d == 1:
             for s in sites:
-                records.append(f"S\t{s['id']}\tc\t{s['kind']}\tzlib\t{s['culprit']}")
-                records += [f"F\t{s['id']}\t{i}\t{frame}" for i, frame in enumerate(s["frames"])]
+                records.append(("S", s["id"], "c", s["kind"], "zlib", s["culprit"], ""))
+                records += [("F", s["id"], i, frame) for i, frame in enumerate(s["frames"])]
         for s in sites:
-            counts = [c * d // drains for c in s["counts"][:6]] + [s["counts"][6]]
-            records.append("C\t" + "\t".join(map(str, [s["id"], *counts])))
-        path.write_text("\n".join(records) + "\n")
-        store.ingest_drain(run, path, time_ms=T0 + 1000 * d)
+            counts = [c * d // drains for c in s["counts"][:6]] + [s["counts"][6], 0, 0, 0]
+            records.append(("C", s["id"], *counts))
+        store.ingest_drain(run, write_drain(tmp_path / "drain.tsv", records, seq=d), time_ms=T0 + 1000 * d)
     store.end_run(run, "complete")
     return run
 

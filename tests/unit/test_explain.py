@@ -4,7 +4,6 @@ samples in the database, and the command's errors (real JVMs: tests/jvm/test_exp
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -40,18 +39,17 @@ def test_cli_errors(tmp_path):
 
 # -- the database ---------------------------------------------------------------------------------
 
-def test_a_database_made_before_memory_samples_gets_the_table(tmp_path):
-    db = tmp_path / "old.db"
-    with Store(db):
-        pass
-    with sqlite3.connect(db) as conn:  # as a database from before `explain` existed
-        conn.execute("DROP TABLE memory_samples")
+def test_memory_samples_are_kept_per_pid_in_time_order(tmp_path):
+    db = tmp_path / "audit.db"
     with Store(db) as store:
         assert store.memory_samples() == []
+        store.add_memory_samples(43, 1500, {"rss": 5 * MIB})  # another JVM's
         store.add_memory_samples(42, 1000, {"rss": 10 * MIB, "remainder": MIB})
         store.add_memory_samples(42, 2000, {"rss": 12 * MIB, "remainder": 3 * MIB})
-    with Store(db) as store:
+    with Store(db, readonly=True) as store:
         rows = store.memory_samples(42)
+        assert [(r["pid"], r["time_ms"]) for r in store.memory_samples()] == [(42, 1000), (42, 1000), (43, 1500),
+                                                                              (42, 2000), (42, 2000)]
     assert [(r["time_ms"], r["component"], r["bytes"]) for r in rows] == [
         (1000, "remainder", MIB), (1000, "rss", 10 * MIB), (2000, "remainder", 3 * MIB), (2000, "rss", 12 * MIB)]
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from helpers.drains import write_drain
 from unclosed import Store, write_report
 from unclosed.errors import UnclosedError
 from unclosed.units import human_bytes
@@ -15,24 +16,25 @@ T0 = 1_700_000_000_000
 KIB = 1024
 FRAMES_B = [f"com.example.B.step{i}(B.java:{i + 1})" for i in range(10)]
 
-# site, kind, family, opened, released, leaked, held, bytes_held, bytes_leaked, oldest_held_ms
+# site, kind, family, opened, released, leaked, held, bytes_held, bytes_leaked, oldest_held_ms,
+# released_by_gc, in_flight, bytes_in_flight
 SITES = [
-    ("1", "java.util.zip.GZIPOutputStream", "zlib", 5, 0, 5, 0, 0, 5 * 256 * KIB, 0),  # A
-    ("2", "java.util.zip.GZIPOutputStream", "zlib", 9, 2, 5, 2, 512 * KIB, 5 * 256 * KIB, T0 + 7000),  # B
-    ("3", "java.util.zip.Inflater", "zlib", 3, 0, 0, 3, 3 * 39 * KIB, 0, T0 + 9000),  # C
-    ("4", "java.util.zip.Deflater", "zlib", 3, 0, 0, 3, 3 * 256 * KIB, 0, T0 + 8000),  # D
-    ("5", "java.util.zip.GZIPInputStream", "zlib", 10, 10, 0, 0, 0, 0, 0),  # E: clean
-    ("6", "java.nio.DirectByteBuffer", "direct", 1, 0, 1, 0, 0, 4096, 0),  # F: another family
+    ("1", "java.util.zip.GZIPOutputStream", "zlib", 5, 0, 5, 0, 0, 5 * 256 * KIB, 0, 0, 0, 0),  # A
+    ("2", "java.util.zip.GZIPOutputStream", "zlib", 9, 2, 5, 2, 512 * KIB, 5 * 256 * KIB, T0 + 7000, 0, 0, 0),  # B
+    ("3", "java.util.zip.Inflater", "zlib", 3, 0, 0, 3, 3 * 39 * KIB, 0, T0 + 9000, 0, 0, 0),  # C
+    ("4", "java.util.zip.Deflater", "zlib", 3, 0, 0, 3, 3 * 256 * KIB, 0, T0 + 8000, 0, 0, 0),  # D
+    ("5", "java.util.zip.GZIPInputStream", "zlib", 10, 10, 0, 0, 0, 0, 0, 0, 0, 0),  # E: clean
+    ("6", "java.nio.DirectByteBuffer", "direct", 1, 0, 1, 0, 0, 4096, 0, 0, 0, 0),  # F: another family
 ]
 
 
 def drain_records(sites=SITES):
     records = [("J", "main_class", "com.example.Main"), ("J", "java_home", "/usr/lib/jvm/java-17")]
     for site, kind, family, *_ in sites:
-        records.append(("S", site, "c", kind, family, f"com.example.Site{site}.open(Site{site}.java:{site}0)"))
+        records.append(("S", site, "c", kind, family, f"com.example.Site{site}.open(Site{site}.java:{site}0)", ""))
         frames = FRAMES_B if site == "2" else [f"com.example.Site{site}.open(Site{site}.java:{site}0)"]
         records += [("F", site, str(i), frame) for i, frame in enumerate(frames)]
-    records += [("C", site, *map(str, counts)) for site, _, _, *counts in sites]
+    records += [("C", site, *counts) for site, _, _, *counts in sites]
     return records
 
 
@@ -40,9 +42,7 @@ def fill(store, tmp_path, sites=SITES, mode="attach", label="nightly", drain_ms=
     info = {"mode": mode, "tracking_since_ms": T0, "java_version": "17.0.15", "java_vendor": "Debian",
             "main_class": "com.example.Main"}
     run = store.begin_run(info, 4242, label)
-    path = tmp_path / "drain.tsv"
-    path.write_text("\n".join(["V\t1", *("\t".join(r) for r in drain_records(sites))]) + "\n")
-    store.ingest_drain(run, path, time_ms=drain_ms)
+    store.ingest_drain(run, write_drain(tmp_path / "drain.tsv", drain_records(sites)), time_ms=drain_ms)
     store.end_run(run, "complete")
     return run
 
@@ -94,14 +94,11 @@ def test_json_is_the_documented_contract(store, tmp_path):
     assert [r["id"] for r in report["runs"]] == [run]
     assert report["runs"][0]["status"] == "complete" and report["runs"][0]["pid"] == 4242
     first = report["sites"][0]
-    assert set(first) == {"run", "site_id", "kind", "family", "opened", "released", "leaked", "held",
-                          "released_by_gc", "bytes_leaked", "bytes_held", "oldest_held_age_s", "culprit",
-                          "detail", "frames"}
     assert first == {
-        "run": run, "site_id": 2, "kind": "java.util.zip.GZIPOutputStream", "family": "zlib",
-        "opened": 9, "released": 2, "leaked": 5, "held": 2, "released_by_gc": 0, "bytes_leaked": 5 * 256 * KIB,
-        "bytes_held": 512 * KIB, "oldest_held_age_s": 3.0, "culprit": "com.example.Site2.open(Site2.java:20)",
-        "detail": None, "frames": FRAMES_B,
+        "run": run, "site_id": 2, "role": "c", "kind": "java.util.zip.GZIPOutputStream", "family": "zlib",
+        "unknown": False, "opened": 9, "released": 2, "leaked": 5, "held": 2, "in_flight": 0, "released_by_gc": 0,
+        "bytes_leaked": 5 * 256 * KIB, "bytes_held": 512 * KIB, "bytes_in_flight": 0, "oldest_held_age_s": 3.0,
+        "culprit": "com.example.Site2.open(Site2.java:20)", "detail": None, "frames": FRAMES_B,
     }
     assert report["sites"][1]["oldest_held_age_s"] is None  # holds nothing
 
@@ -169,14 +166,12 @@ def fill_direct_and_streams(store, tmp_path):
         ("S", "2", "c", "akka.stream.Source.actorRef", "actor", "com.example.Streams.run(Streams.java:7)",
          "stages: ActorRefSource, GraphStages$IgnoreSink"),
         ("F", "2", "0", "com.example.Streams.run(Streams.java:7)"),
-        ("C", "1", "5", "3", "0", "2", str(2 * 64 * KIB), "0", str(T0 + 8000), "2"),
-        ("C", "2", "3", "0", "0", "3", "0", "0", str(T0 + 4000), "0"),
+        ("C", "1", "5", "3", "0", "2", str(2 * 64 * KIB), "0", str(T0 + 8000), "2", "0", "0"),
+        ("C", "2", "3", "0", "0", "3", "0", "0", str(T0 + 4000), "0", "0", "0"),
         ("N", "direct_pool_count", "4"), ("N", "direct_pool_used", str(256 * KIB)),
         ("N", "direct_pool_capacity", str(256 * KIB)),
     ]
-    path = tmp_path / "drain.tsv"
-    path.write_text("\n".join(["V\t1", *("\t".join(r) for r in records)]) + "\n")
-    store.ingest_drain(run, path, time_ms=T0 + 10_000)
+    store.ingest_drain(run, write_drain(tmp_path / "drain.tsv", records), time_ms=T0 + 10_000)
     store.end_run(run, "complete")
     return run
 

@@ -18,6 +18,7 @@ from .demo import demo
 from .detach import detach
 from .diff import diff
 from .explain import explain
+from .import_data import import_data
 from .record import record
 from .report import report
 from .run import run
@@ -39,7 +40,7 @@ def cli(ctx):
         click.echo(ctx.get_help())
 
 
-for command in (agent_path, attach, baseline, check, demo, detach, diff, explain, record, report, run):
+for command in (agent_path, attach, baseline, check, demo, detach, diff, explain, import_data, record, report, run):
     cli.add_command(command)
 
 

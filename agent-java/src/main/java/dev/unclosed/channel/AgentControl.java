@@ -86,6 +86,15 @@ public final class AgentControl {
                 + ", \"bytes\": " + Files.size(file) + "}";
     }
 
+    /**
+     * A reader begins recording, draining every {@code intervalMs}: should the JVM exit before
+     * its first drain, the exit still leaves it everything.
+     */
+    public String beginReading(long intervalMs) {
+        readers.began(intervalMs);
+        return "{\"reading\": true}";
+    }
+
     /** The reader stops recording: at exit, no data is left for it. */
     public String finishReading() {
         readers.finished();

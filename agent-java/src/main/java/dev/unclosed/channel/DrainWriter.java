@@ -52,6 +52,7 @@ public final class DrainWriter {
             String[] frames = s.frames();
             for (int i = 0; i < frames.length; i++) d.line("F", Integer.toString(s.id()), Integer.toString(i), frames[i]);
         }
+        pauseForTests();
         d.objects(drain);
         for (SiteCounts c : drain.counts) {
             SiteTotals t = c.totals;
@@ -77,6 +78,20 @@ public final class DrainWriter {
         if (last) d.line("Z", Long.toString(System.currentTimeMillis()));
         d.line("W", Long.toString(d.lines));
         d.w.flush();
+    }
+
+    /**
+     * Test-only: with the system property {@code unclosed.test.drainPauseMs} set, a drain stops
+     * half written for that long, so that a test can kill its reader while the agent writes.
+     */
+    private static void pauseForTests() {
+        long pauseMs = Long.getLong("unclosed.test.drainPauseMs", 0);
+        if (pauseMs <= 0) return;
+        try {
+            Thread.sleep(pauseMs);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**

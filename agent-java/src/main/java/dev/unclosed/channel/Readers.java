@@ -16,8 +16,18 @@ public final class Readers {
     private int threadsKnown;
     private int testsKnown;
 
-    synchronized void drained(Drain drain, long intervalMs) {
+    /** A reader begins recording (it knows nothing yet): from now on the exit leaves it data. */
+    synchronized void began(long intervalMs) {
+        extendLease(intervalMs);
+        sitesKnown = threadsKnown = testsKnown = 0;
+    }
+
+    private void extendLease(long intervalMs) {
         leaseUntilMs = System.currentTimeMillis() + LEASE_INTERVALS * intervalMs + LEASE_SLACK_MS;
+    }
+
+    synchronized void drained(Drain drain, long intervalMs) {
+        extendLease(intervalMs);
         sitesKnown = drain.sitesKnown;
         threadsKnown = drain.threadsKnown;
         testsKnown = drain.testsKnown;

@@ -1,7 +1,6 @@
 package dev.unclosed.io;
 
 import dev.unclosed.boot.Recorder;
-import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,8 +29,8 @@ public final class AgentLog {
             try (OutputStream out = PrivateFiles.append(f)) {
                 out.write((System.currentTimeMillis() + " " + message.replace('\n', ' ') + "\n").getBytes(StandardCharsets.UTF_8));
             }
-        } catch (IOException | RuntimeException ignored) {
-            // The log is best effort; the agent must not fail because of it.
+        } catch (Throwable ignored) {
+            // The log is best effort: nothing it meets (an I/O error, a class that cannot load yet) may fail the agent.
         } finally {
             Recorder.endAgentWork();
         }
