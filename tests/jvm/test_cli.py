@@ -7,14 +7,14 @@ import pytest
 
 from helpers.cli import run_cli
 from helpers.errors import one_line_error
-from helpers.jvm import IDLE_PROGRAM, find_jdks
+from helpers.jvm import IDLE_PROGRAM, machine_jdks
 from unclosed import Store
 
 AGENT_JAR = Path(__file__).parents[2] / "controller/unclosed/jars/unclosed-agent.jar"
 
 
 def test_detach_from_a_jvm_without_the_agent(java_program):
-    program = java_program(find_jdks()[0], IDLE_PROGRAM)
+    program = java_program(machine_jdks()[0], IDLE_PROGRAM)
     assert one_line_error(run_cli("detach", program.pid)) == f"JVM {program.pid} runs no unclosed agent"
 
 

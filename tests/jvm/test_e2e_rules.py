@@ -1,11 +1,11 @@
-"""Resources a user names in a rules file, end to end on every JDK, at startup and attached:
+"""Resources a user names in a rules file, end to end on every LTS JDK, at startup and attached:
 H2's JDBC connections and the JDK's file channels (tests/programs/rules.toml, as in the README)."""
 from __future__ import annotations
 
 import pytest
 
 from helpers.cli import run_cli
-from helpers.jvm import PROGRAMS, compile_program, find_jdks, jdk_id
+from helpers.jvm import PROGRAMS, compile_program, jdk_id
 from helpers.maven import maven_jars
 from helpers.recording import MODES, cli, culprit, record, report, start
 from unclosed import attach_agent
@@ -20,10 +20,9 @@ def h2(tmp_path_factory):
     return maven_jars("h2", ["com.h2database:h2:2.3.232"], tmp_path_factory.mktemp("h2"))
 
 
-@pytest.fixture(params=find_jdks(), ids=jdk_id)
-def classes(request, h2, tmp_path_factory):
-    jdk = request.param
-    return jdk, compile_program(jdk, PROGRAM, tmp_path_factory.mktemp(jdk_id(jdk)), classpath=h2)
+@pytest.fixture(scope="module")
+def classes(lts_jdk, h2, tmp_path_factory):
+    return lts_jdk, compile_program(lts_jdk, PROGRAM, tmp_path_factory.mktemp(jdk_id(lts_jdk)), classpath=h2)
 
 
 def counts(site) -> tuple:

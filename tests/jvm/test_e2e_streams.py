@@ -1,10 +1,10 @@
-"""Akka and Apache Pekko streams end to end on every JDK: streams still running are reported by
+"""Akka and Apache Pekko streams end to end on every LTS JDK: streams still running are reported by
 the line that materialized them, with their stages and age; completed streams are not."""
 from __future__ import annotations
 
 import pytest
 
-from helpers.jvm import compile_program, find_jdks, jdk_id
+from helpers.jvm import compile_program, jdk_id
 from helpers.maven import maven_jars
 from helpers.recording import MODES, cli, culprit, record, report, start
 
@@ -39,21 +39,16 @@ def compiled(tmp_path_factory):
     return compile_for
 
 
-@pytest.fixture(params=find_jdks(), ids=jdk_id)
-def jdk(request):
-    return request.param
-
-
 def counts(site) -> tuple:
     return (site["kind"], site["family"], site["opened"], site["released"], site["leaked"], site["held"],
             site["bytes_held"], site["culprit"])
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_running_streams_are_reported_by_the_line_that_ran_them(jdk, library, compiled, mode, tmp_path):
+def test_running_streams_are_reported_by_the_line_that_ran_them(lts_jdk, library, compiled, mode, tmp_path):
     name, jars, _, package = library
     db = tmp_path / "audit.db"
-    jvm = start(jdk, compiled(jdk, library), PROGRAM, mode, tmp_path / "agent", classpath=jars)
+    jvm = start(lts_jdk, compiled(lts_jdk, library), PROGRAM, mode, tmp_path / "agent", classpath=jars)
     try:
         for command in ("running", "completed", "running", "queue", "completed", "completed"):
             jvm.send(command)

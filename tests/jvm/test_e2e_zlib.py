@@ -1,4 +1,4 @@
-"""End to end on real JVMs (every JDK on the machine): the agent at startup and attached,
+"""End to end on real JVMs (every LTS JDK): the agent at startup and attached,
 the controller recording into SQLite, and the report naming the lines that leak."""
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from py4j.java_gateway import GatewayParameters, JavaGateway
 
-from helpers.jvm import RunningJvm, compile_program, env_without_java_options, find_jdks, jdk_id, marked_line
+from helpers.jvm import RunningJvm, compile_program, env_without_java_options, jdk_id, marked_line
 from unclosed import agent_jar, attach_agent
 
-JDKS = find_jdks()
 CLI = str(Path(sys.executable).parent / "unclosed")
 PROGRAM = "ZlibWorkload"
 DEFLATER_BYTES = 268288
@@ -34,10 +33,9 @@ LEAKY_FINDINGS = [
 ]
 
 
-@pytest.fixture(params=JDKS, ids=jdk_id)
-def classes(request, tmp_path_factory):
-    jdk = request.param
-    return jdk, compile_program(jdk, PROGRAM, tmp_path_factory.mktemp(jdk_id(jdk)))
+@pytest.fixture(scope="module")
+def classes(lts_jdk, tmp_path_factory):
+    return lts_jdk, compile_program(lts_jdk, PROGRAM, tmp_path_factory.mktemp(jdk_id(lts_jdk)))
 
 
 def cli(*args, check=True) -> subprocess.CompletedProcess:
@@ -99,7 +97,8 @@ def test_reports_exact_counts_and_culprits(classes, mode, tmp_path):
         everything = json.loads(cli("report", tmp_path / "audit.db", "--format", "json", "--all").stdout)
         for item in everything["sites"] + everything["findings"]:
             assert item["opened"] == item["released"] + item["leaked"] + item["held"] + item["in_flight"], item
-        round_trips = [s for s in everything["sites"] if s["culprit"].endswith(f":{marked_line(PROGRAM, 'round_trip_in')})")]
+        # The JDK's own sites have no culprit (on 11: the Inflaters reading its compressed modules).
+        round_trips = [s for s in everything["sites"] if (s["culprit"] or "").endswith(f":{marked_line(PROGRAM, 'round_trip_in')})")]
         assert [(s["kind"], s["opened"], s["released"]) for s in round_trips] == [("java.util.zip.GZIPInputStream", 6, 6)]
     finally:
         assert jvm.finish() == 0

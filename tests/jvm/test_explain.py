@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from helpers.cli import CLI, cli
-from helpers.jvm import RunningJvm, compile_program, env_without_java_options, find_jdks, jdk_id
+from helpers.jvm import RunningJvm, compile_program, env_without_java_options, jdk_id, machine_jdks
 from helpers.namespaces import NamespacedJvm, namespaces_unavailable, shared_folder
 from unclosed import Store, attach_agent, hotspot
 from unclosed.attach import DIR_PROPERTY
@@ -35,7 +35,7 @@ from unclosed.explain.management import LOCAL_CONNECTOR_ADDRESS
 from unclosed.renderers.explain import render_growth
 from unclosed.units import MIB, mib
 
-JDKS = find_jdks()
+JDKS = machine_jdks()
 PROGRAM = "MemoryWorkload"
 HELD_ZLIB = "HeldZlibWorkload"
 JAVA_OPTIONS = ["-Xmx128m", "-XX:MaxDirectMemorySize=1g"]

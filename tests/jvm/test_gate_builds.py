@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from helpers.cli import BIN, run
-from helpers.jvm import compile_program, find_jdks, java_feature, marked_line
+from helpers.jvm import compile_program, java_feature, machine_jdks, marked_line
 from helpers.readme import snippet
 
 ROOT = Path(__file__).parents[2]
 PROJECTS = Path(__file__).parents[1] / "projects"
-JDKS = find_jdks()
+JDKS = machine_jdks()
 JDK17 = next((jdk for jdk in JDKS if java_feature(jdk) == 17), None)
 COMPRESSOR = PROJECTS / "shared/src/main/java/demo/Compressor.java"
 CULPRIT = "demo.Compressor.compress(Compressor.java:%d)" % next(

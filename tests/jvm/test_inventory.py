@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.jvm import PROGRAMS, RunningJvm, env_without_java_options, find_jdks, java_feature
+from helpers.jvm import PROGRAMS, RunningJvm, env_without_java_options, machine_jdks
 from helpers.maven import maven_jars
 from helpers.recording import cli
 from unclosed import agent_jar
@@ -31,22 +31,6 @@ INFLATER_BYTES = 39_936  # Kinds.INFLATER_BYTES
 STAGES = "stages: ActorRefSource, Map, GraphStages$IgnoreSink"
 
 
-def runtimes() -> list[Path]:
-    """The Java runtimes to run on, one per feature release: the JDKs under /usr/lib/jvm (17,
-    25) and the runtimes of 11 and 21 unpacked for this machine (no javac there), while
-    tests/jvm.py has no fixtures for them."""
-    homes = {java_feature(jdk): jdk for jdk in find_jdks()}
-    for unpacked in (Path("/work/probes/jdk/jre11"), Path("/work/probes/jdk/jre21")):
-        if (unpacked / "bin" / "java").exists():
-            homes.setdefault(java_feature(unpacked), unpacked)
-    return [homes[feature] for feature in sorted(homes)]
-
-
-@pytest.fixture(params=runtimes(), ids=lambda home: f"jdk{java_feature(home)}")
-def runtime(request) -> Path:
-    return request.param
-
-
 @pytest.fixture(scope="module", params=sorted(LIBRARIES))
 def program(request, tmp_path_factory):
     """(library package, classes, jars): PreexistingWorkload compiled for Java 11, so that every
@@ -56,7 +40,7 @@ def program(request, tmp_path_factory):
     jars = maven_jars(request.param, [coordinates], folder / "maven")
     source = folder / f"{PROGRAM}.java"
     source.write_text((PROGRAMS / f"{PROGRAM}.java").read_text().replace("import akka.", f"import {package}"))
-    javac = find_jdks()[0] / "bin" / "javac"
+    javac = machine_jdks()[0] / "bin" / "javac"
     subprocess.run([str(javac), "--release", "11", "-g", "-d", str(folder / "classes"),
                     "-cp", ":".join(map(str, jars)), str(source)], check=True, capture_output=True, text=True)
     return package, folder / "classes", jars
@@ -84,13 +68,13 @@ def settle(data: Path, db: Path, done, timeout: float = 30) -> dict:
         time.sleep(0.5)
 
 
-def test_what_a_jvm_held_before_the_attach_is_counted_and_watched(runtime, program, tmp_path):
+def test_what_a_jvm_held_before_the_attach_is_counted_and_watched(lts_jdk, program, tmp_path):
     package, classes, jars = program
     data, db = tmp_path / "data", tmp_path / "inventory.db"
-    jvm = RunningJvm(runtime, classes, PROGRAM, classpath=jars, env=env_without_java_options())
+    jvm = RunningJvm(lts_jdk, classes, PROGRAM, classpath=jars, env=env_without_java_options())
     try:
         jvm.expect("ready", timeout=60)
-        attach = subprocess.run([str(runtime / "bin" / "java"), "-jar", str(agent_jar()), str(jvm.pid),
+        attach = subprocess.run([str(lts_jdk / "bin" / "java"), "-jar", str(agent_jar()), str(jvm.pid),
                                  f"data={data},dir={tmp_path / 'agent'}"], capture_output=True, text=True, timeout=120)
         assert attach.returncode == 0, attach.stderr
 

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from helpers.jvm import RunningJvm, compile_program, env_without_java_options, find_jdks, java_feature
+from helpers.jvm import RunningJvm, compile_program, env_without_java_options, java_feature, machine_jdks
 from helpers.maven import maven_jars
 from helpers.readme import snippet as readme_snippet
 from unclosed import agent_jar
 
-JDKS = find_jdks()
+JDKS = machine_jdks()
 # The servers scraping are the same on every JDK: one JDK is enough for them.
 JDK17 = next((jdk for jdk in JDKS if java_feature(jdk) == 17), JDKS[0])
 JMX_EXPORTER = "io.prometheus.jmx:jmx_prometheus_javaagent:1.0.1"

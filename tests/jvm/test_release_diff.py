@@ -16,10 +16,10 @@ from types import SimpleNamespace
 import pytest
 
 from helpers.chromium import Page
-from helpers.jvm import PROGRAMS, RunningJvm, env_without_java_options, find_jdks, jdk_id
+from helpers.jvm import PROGRAMS, RunningJvm, env_without_java_options, jdk_id, machine_jdks
 from unclosed import agent_jar, attach_agent
 
-JDKS = find_jdks()
+JDKS = machine_jdks()
 CLI = str(Path(sys.executable).parent / "unclosed")
 OUT = Path(__file__).parents[1] / "out"
 MAIN = "com.acme.app.Server"
