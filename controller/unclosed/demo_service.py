@@ -23,7 +23,7 @@ def demo_service(scratch: Path):
         process = subprocess.Popen([java, str(DEMO_SOURCE)], stdout=subprocess.PIPE, stderr=stderr,
                                    text=True, start_new_session=True)  # Ctrl-C is for us, not it
         try:
-            ready = _read_line(process.stdout, DEMO_READY_S)
+            ready = read_line_within(process.stdout, DEMO_READY_S)
             if not ready.startswith("LeakyService ready"):
                 process.kill()
                 process.wait()
@@ -48,7 +48,7 @@ def _java() -> str:
     return java
 
 
-def _read_line(stream, timeout: float) -> str:
+def read_line_within(stream, timeout: float) -> str:
     """The first line of `stream`, or "" if none comes within `timeout` seconds."""
     lines = []
     reader = threading.Thread(target=lambda: lines.append(stream.readline()), daemon=True)

@@ -218,14 +218,6 @@ class Store:
             tests.setdefault(site_id, []).append((name, count))
         return tests
 
-    def site_totals(self, run_id: int) -> dict:
-        """What every counting site of a run opened, leaked and holds (not in flight), and how many sites there are."""
-        opened, leaked, held, sites = self.conn.execute(
-            "SELECT coalesce(sum(opened), 0), coalesce(sum(leaked), 0), coalesce(sum(held - in_flight), 0), count(*) "
-            "FROM (SELECT opened, leaked, held, in_flight, max(drain) FROM site_counts WHERE run_id = ? GROUP BY site_id)",
-            [run_id]).fetchone()
-        return {"opened": opened, "leaked": leaked, "held": held, "sites": sites}
-
     def direct_pool(self, run_id: int) -> dict | None:
         """The JVM's own direct buffer pool at the run's last drain (count, memory_used,
         total_capacity), beside what the run's direct sites hold; None for a run without the figures."""

@@ -199,11 +199,3 @@ class JavaProgram:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(10)
-
-
-def first_line(stream, timeout: float) -> str:
-    lines = []
-    reader = threading.Thread(target=lambda: lines.append(stream.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    return lines[0] if lines else ""

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.jvm import JavaProgram, compile_java, env_without_java_options, first_line, jdk_id, lts_jdks, machine_jdks
+from helpers.jvm import JavaProgram, compile_java, env_without_java_options, jdk_id, lts_jdks, machine_jdks
+from unclosed.demo_service import read_line_within
 
 HERE = Path(__file__).parent
 
@@ -64,7 +65,7 @@ def java_program():
                                        cwd=folder, env=env_without_java_options())
         program = JavaProgram(process, log)
         started.append(program)
-        first = first_line(process.stdout, timeout)
+        first = read_line_within(process.stdout, timeout)
         if not first.startswith(ready):
             program.stop()
             raise RuntimeError(f"{main} on {jdk.name} did not print {ready!r}: {first!r}; stderr: {program.output()}")

@@ -133,16 +133,18 @@ def test_text_report_names_the_culprit_and_attach_time(classes, tmp_path):
         jvm.finish()
 
 
-def test_objects_created_before_attach_are_not_known(classes, tmp_path):
+def test_objects_created_before_attach_are_listed_apart_without_a_creation_line(classes, tmp_path):
     jdk, compiled = classes
     jvm = RunningJvm(jdk, compiled, PROGRAM, env=env_without_java_options())
     try:
         jvm.expect("ready")
-        jvm.send("leaky")  # before the agent: none of this can be seen
+        jvm.send("leaky")  # before the agent: found by the inventory at attach, with no stack
         attach_agent(jvm.pid, {"dir": str(tmp_path / "agent")})
         jvm.send("clean")
         report = record_and_report(jvm, tmp_path / "audit.db")
-        assert report["sites"] == []
+        assert report["sites"], "the inventory at attach finds what the leaky work still holds"
+        assert {(s["role"], s["culprit"]) for s in report["sites"]} == {("p", None)}
+        assert report["findings"] == []
     finally:
         jvm.finish()
 
@@ -160,7 +162,8 @@ def test_detach_restores_the_classes_and_a_new_attach_starts_a_new_run(classes, 
         assert attach_agent(jvm.pid, {"dir": str(agent_dir)}) == agent_dir
         jvm.send("leaky")
         report = record_and_report(jvm, db)
-        assert observed(report) == expected(LEAKY_FINDINGS)
+        created = dict(report, sites=[s for s in report["sites"] if s["role"] == "c"])  # not what run 1 left alive
+        assert observed(created) == expected(LEAKY_FINDINGS)
         assert len(report["runs"]) >= 1
         assert len(json.loads(cli("report", db, "--format", "json", "--run", "1").stdout)["sites"]) == len(LEAKY_FINDINGS)
     finally:

@@ -210,7 +210,7 @@ def test_the_html_report_renders_in_chromium(releases):
         text = page.evaluate("document.body.innerText")
         assert top["culprit"] in text
         assert text.startswith("2.1.9 unclosed report")
-        assert "2 sites: leaked 10 (2.6 MiB), held 0 (0 B) of 10 opened" in text
+        assert "2 findings (2 sites): leaked 10 (2.6 MiB), held 0 (0 B) of 10 opened" in text
         # Each stack expands; the first is open.
         assert page.evaluate("[...document.querySelectorAll('details.site')].map(d => d.open)") == [True, False]
         page.evaluate("document.querySelectorAll('details.site summary')[1].click()")
