@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from . import hotspot
+from .agent_folder import AgentFolder, NotAnAgentFolder
 from .errors import AttachError
 
 AGENT_JAR_ENV = "UNCLOSED_AGENT_JAR"
@@ -81,19 +82,13 @@ def sweep_dead_agent_folders(tmp: Path = Path("/tmp")) -> list[Path]:
     removed = []
     for folder in tmp.glob("unclosed-*"):
         match = _AGENT_FOLDER.fullmatch(folder.name)
-        if not match or folder.is_symlink() or not folder.is_dir() or process_alive(int(match[1])):
-            continue
-        if any(any(folder.glob(pattern)) for pattern in _DATA_FILES):
+        if not match or process_alive(int(match[1])):
             continue
         try:
-            for entry in os.scandir(folder):
-                if entry.is_dir(follow_symlinks=False):
-                    break  # not an agent's: it makes no folders in its own
-                os.unlink(entry.path)
-            else:
-                os.rmdir(folder)
-                removed.append(folder)
-        except OSError:
+            with AgentFolder(folder) as agent_folder:
+                if not any(agent_folder.names(pattern) for pattern in _DATA_FILES) and agent_folder.remove():
+                    removed.append(folder)
+        except NotAnAgentFolder:
             continue
     return removed
 
@@ -118,6 +113,14 @@ def process_alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def process_uid(pid: int) -> int:
+    """The effective uid process `pid` runs as (as this process's namespace sees it)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[2])
+    raise AttachError(f"process {pid} has no Uid line in /proc/{pid}/status")
 
 
 def check_target(pid: int) -> str:

@@ -9,7 +9,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .attach import attach_agent, process_alive
+from .agent_folder import AgentFolder, NotAnAgentFolder
+from .attach import attach_agent, process_alive, process_uid
 from .channel import AgentChannel
 from .errors import UnclosedError
 from .faults import pause_if_asked
@@ -38,19 +39,23 @@ def record(pid: int, db_path: Path, duration: float | None = None, interval: flo
     stop = stop or threading.Event()
     check_database(db_path)  # a database it cannot go into is refused before the JVM is touched
     agent_dir = attach_agent(pid, agent_options)
+    uid = process_uid(pid)
     channel = AgentChannel.connect(agent_dir, pid)
     run_id = None
-    with _held_open(agent_dir) as folder:
+    # Held open while recording: a JVM in a container keeps its folder in its own /tmp, gone
+    # with its mount namespace when it exits, while the agent's exit data is still to be read.
+    with AgentFolder(agent_dir, uid) as folder:
         try:
             with Store(db_path) as store:
                 for recovered in recover(store):
                     if progress:
                         progress.write(f"{recovered}\n")
-                run_id = store.begin_run(channel.status(), pid, label, recorder=this_process(), agent_dir=str(agent_dir))
+                run_id = store.begin_run(channel.status(), pid, label, recorder=this_process(), agent_dir=str(agent_dir),
+                                         agent_uid=uid)
                 result = _drain_until_done(pid, store, run_id, channel, folder, duration, interval, stop,
                                            Progress(progress, pid) if progress else None)
                 if result["jvm_gone"]:
-                    remove_agent_folder(agent_dir)
+                    folder.remove()
                 store.end_run(run_id, result["status"])
                 return {"run_id": run_id, **result}
         except BaseException:
@@ -62,19 +67,7 @@ def record(pid: int, db_path: Path, duration: float | None = None, interval: flo
             channel.close()
 
 
-@contextmanager
-def _held_open(agent_dir: Path):
-    """The agent's folder, reached through a descriptor held open while recording: a JVM in a
-    container keeps it in its own /tmp, which goes with its mount namespace when it exits,
-    while the agent's exit data, written just before, is still to be read."""
-    fd = os.open(agent_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        yield Path(f"/proc/self/fd/{fd}")
-    finally:
-        os.close(fd)
-
-
-def _drain_until_done(pid: int, store: Store, run_id: int, channel: AgentChannel, agent_dir: Path,
+def _drain_until_done(pid: int, store: Store, run_id: int, channel: AgentChannel, folder: AgentFolder,
                       duration: float | None, interval: float, stop: threading.Event, display) -> dict:
     """Drains until done; `jvm_gone` in the result: the JVM exited (its agent's folder is then
     the recorder's to remove)."""
@@ -96,13 +89,13 @@ def _drain_until_done(pid: int, store: Store, run_id: int, channel: AgentChannel
             if process_alive(pid) and not _exiting(pid):
                 raise
             jvm_gone = True
-            exited = _take_exit_data(store, run_id, agent_dir, name)
+            exited = _take_exit_data(store, run_id, folder, name)
             summary = exited or summary
             status = "complete" if exited else "incomplete"  # killed: what came before is all there is
             break
         pause_if_asked("drained")
-        summary = store.ingest_drain(run_id, agent_dir / name)
-        (agent_dir / name).unlink(missing_ok=True)
+        summary = _ingest(store, run_id, folder, name)
+        folder.unlink(name)
         drains += 1
         if display:
             display.update(time.monotonic() - started, drains, summary)
@@ -125,14 +118,19 @@ def _exiting(pid: int) -> bool:
     return False
 
 
-def _take_exit_data(store: Store, run_id: int, agent_dir: Path, drain_name: str) -> dict | None:
+def _ingest(store: Store, run_id: int, folder: AgentFolder, name: str) -> dict | None:
+    """Takes in the drain file `name` of the agent's folder; None when there is none."""
+    with folder.file(name) as path:
+        return None if path is None else store.ingest_drain(run_id, path)
+
+
+def _take_exit_data(store: Store, run_id: int, folder: AgentFolder, drain_name: str) -> dict | None:
     """The data the agent left as its JVM exited: the drain it wrote as the channel went quiet,
     if any, and its exit data (everything since), each taken in once. The exit data's summary,
     or None when there is none (the JVM was killed)."""
     summary = None
     for name in (drain_name, EXIT_FILE):
-        if (agent_dir / name).is_file():
-            summary = store.ingest_drain(run_id, agent_dir / name)
+        summary = _ingest(store, run_id, folder, name) or summary
     return summary if summary and summary["exited"] else None
 
 
@@ -144,55 +142,44 @@ def recover(store: Store) -> list[str]:
     for run in store.recordings():
         if recorder_alive(run["recorder_pid"], run["recorder_started"]):
             continue
-        agent_dir = Path(run["agent_dir"]) if run["agent_dir"] else None
-        taken = []
-        exited = False
-        for name in (drain_file_name(run["recorder_pid"]), EXIT_FILE):
-            path = agent_dir / name if agent_dir else None
-            if path:
-                _await_agent_writing(path)
-            if path and path.is_file():
-                try:
-                    summary = store.ingest_drain(run["id"], path)
-                except UnclosedError as e:
-                    told.append(f"unclosed: run {run['id']}: left {path} unread: {e}")
-                    continue
-                exited = exited or summary["exited"]
-                taken.append(name)
-                path.unlink(missing_ok=True)
-        if exited or (agent_dir and not process_alive(run["pid"])):
-            remove_agent_folder(agent_dir)
+        taken, exited, problem = [], False, None
+        try:
+            folder = AgentFolder(Path(run["agent_dir"]), run["agent_uid"]) if run["agent_dir"] else None
+        except NotAnAgentFolder as e:
+            folder, problem = None, str(e)
+        if folder:
+            with folder:
+                for name in (drain_file_name(run["recorder_pid"]), EXIT_FILE):
+                    _await_agent_writing(folder, name)
+                    try:
+                        summary = _ingest(store, run["id"], folder, name)
+                    except UnclosedError as e:
+                        told.append(f"unclosed: run {run['id']}: left {folder.path / name} unread: {e}")
+                        continue
+                    if summary is not None:
+                        exited = exited or summary["exited"]
+                        taken.append(name)
+                        folder.unlink(name)
+                if exited or not process_alive(run["pid"]):
+                    folder.remove()
         status = "complete" if exited else "incomplete"
         store.end_run(run["id"], status)
         told.append(f"unclosed: run {run['id']} (JVM {run['pid']}) was left recording by a recorder that died "
-                    f"(pid {run['recorder_pid']}): {'took in ' + ' and '.join(taken) if taken else 'nothing was left'}; "
-                    f"marked {status}")
+                    f"(pid {run['recorder_pid']}): {'took in ' + ' and '.join(taken) if taken else 'nothing was left'}"
+                    f"{f' ({problem})' if problem else ''}; marked {status}")
     return told
 
 
-def _await_agent_writing(path: Path) -> None:
+def _await_agent_writing(folder: AgentFolder, name: str) -> None:
     """The agent writes a file under a temporary name, then renames it: a recorder killed while
     its drain was being written leaves it to appear a moment later."""
     deadline = time.monotonic() + AGENT_WRITE_WAIT_S
-    while not path.exists() and any(path.parent.glob(f".{path.name}.*.tmp")) and time.monotonic() < deadline:
+    while not folder.has(name) and folder.names(f".{name}.*.tmp") and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
 def drain_file_name(recorder_pid: int) -> str:
     return f"drain-{recorder_pid}.tsv"
-
-
-def remove_agent_folder(agent_dir: Path | None) -> None:
-    """Removes what the agent left in its folder, and the folder; never follows a link."""
-    if agent_dir is None:
-        return
-    try:
-        for entry in os.scandir(agent_dir):
-            if entry.is_file(follow_symlinks=False) or entry.is_symlink():
-                os.unlink(entry.path)
-        os.rmdir(agent_dir)
-    except OSError:
-        pass  # gone already, or not ours to remove: the agent removes it when its JVM exits
 
 
 def this_process() -> dict:

@@ -9,6 +9,7 @@ schema and answers simple queries; the bulk rows of a drain go through plain sql
 
 import gc
 import json
+import os
 import socket
 import sqlite3
 import time
@@ -56,6 +57,10 @@ class Store:
             if not readonly and "meta" not in self.db.table_names():
                 with self.conn:
                     _create_schema(self.db)
+                # Its user's alone, whatever the umask, before any data goes in: it holds the
+                # stacks, thread and test names the agent keeps in owner-only files (SQLite
+                # gives its journal files the database's mode).
+                os.chmod(self.path, 0o600)
         except sqlite3.Error as e:
             raise StoreError(f"cannot use {self.path}: {_sqlite_reason(e)}") from None
         # Per run, the counters last stored for each creation site (site_counts only grows
@@ -74,15 +79,16 @@ class Store:
     # -- runs -------------------------------------------------------------------------------
 
     def begin_run(self, info: dict, pid: int, label: str | None = None, recorder: dict | None = None,
-                  agent_dir: str | None = None, batch: int | None = None) -> int:
+                  agent_dir: str | None = None, agent_uid: int | None = None, batch: int | None = None) -> int:
         """Adds a run in state `recording`; `info` is the agent's status (or any run facts).
         `recorder` ({pid, started}: this process, its start time in clock ticks) lets a later
-        recording tell that this one died; `agent_dir` is where its agent leaves files. `batch`
+        recording tell that this one died; `agent_dir` is where its agent leaves files, a folder
+        of the JVM's user `agent_uid`. `batch`
         is the first run of the batch it belongs to (the JVMs of one data folder imported, or of
         one `unclosed run`); by default the run is a batch of its own."""
         facts = {key: info.get(key) for key in RUN_FACTS}
         row = dict(facts, pid=pid, jvm_pid=_int_or_none(info.get("pid")), host=socket.gethostname(), label=label,
-                   started_ms=now_ms(), status="recording", drains=0, agent_dir=agent_dir,
+                   started_ms=now_ms(), status="recording", drains=0, agent_dir=agent_dir, agent_uid=agent_uid,
                    recorder_pid=(recorder or {}).get("pid"), recorder_started=(recorder or {}).get("started"))
         with self.conn:
             run_id = self.db["runs"].insert(row).last_pk
@@ -508,15 +514,15 @@ def _create_schema(db: sqlite_utils.Database) -> None:
                            {"key": "schema_version", "value": str(SCHEMA_VERSION)}])
     # pid: the JVM's pid on the host that recorded it (jvm_pid: as the JVM saw itself, 1 in a
     # container). recorder_pid/recorder_started: the `record` process, so that a later one can
-    # tell it died; agent_dir: where its agent leaves files. exit_ms: when the JVM itself ended
-    # normally (its last data has a Z record). sample: the agent tracked 1 object in this many.
+    # tell it died; agent_dir: where its agent leaves files (agent_uid: the JVM's user, its
+    # owner). exit_ms: when the JVM itself ended normally (its last data has a Z record). sample: the agent tracked 1 object in this many.
     # batch: the first run of the runs recorded together (a data folder imported, `unclosed run`).
     db["runs"].create({
         "id": int, "pid": int, "jvm_pid": int, "host": str, "label": str, "mode": str, "session": str,
         "java_version": str, "java_vendor": str, "java_home": str, "main_class": str, "agent_version": str,
         "tracking_since_ms": int, "sample": int, "started_ms": int, "ended_ms": int, "exit_ms": int, "status": str,
         "last_drain_ms": int, "drains": int, "recorder_pid": int, "recorder_started": int, "agent_dir": str,
-        "batch": int,
+        "agent_uid": int, "batch": int,
     }, pk="id", not_null={"status", "drains"})
     # Each drain of an agent session stored once (a file found again after a crash is not).
     db["drains"].create({"run_id": int, "session": str, "seq": int, "time_ms": int}, pk=("run_id", "session", "seq"),

@@ -27,6 +27,12 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def counted_names(counted: list[tuple[str, int]], shown: int = 3) -> str:
+    """`a (5), b (2), c (1) and 4 more`: the first `shown` names with their counts."""
+    text = ", ".join(f"{name} ({count})" for name, count in counted[:shown])
+    return text + (f" and {len(counted) - shown} more" if len(counted) > shown else "")
+
+
 def human_bytes(n: int) -> str:
     """`1023 B`, `1.5 KiB`, `262 KiB`, `5 MiB`."""
     value = float(n)

@@ -139,6 +139,7 @@ def shared_folder():
 def test_another_user_reads_a_database_they_may_not_write(shared_folder):
     """`nobody` runs the reading commands on root's database (0644, in a 0755 folder)."""
     db, out = recorded_db(folder(shared_folder / "data")), folder(shared_folder / "out")
+    db.chmod(0o644)  # shared by its owner: a new database is its owner's alone
     os.chown(out, pwd.getpwnam(OTHER_USER).pw_uid, pwd.getpwnam(OTHER_USER).pw_gid)
     before = state(db.parent)
     expected = readings(db, out)
@@ -196,6 +197,7 @@ def test_a_recording_killed_mid_write_is_undone_by_the_next_reader_that_may_writ
 @pytest.mark.skipif(other_user_available() is not None, reason=str(other_user_available()))
 def test_a_killed_write_a_reader_may_not_undo_is_one_line(shared_folder):
     db = recorded_db(folder(shared_folder / "data"))
+    db.chmod(0o644)  # shared by its owner: a new database is its owner's alone
     kill_mid_write(db)
     before = state(db.parent)
     assert as_other_user(["report", db]) == [(1, "", (

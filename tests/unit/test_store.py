@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 
@@ -89,6 +90,16 @@ def test_a_new_database_is_marked_as_ours(tmp_path):
     conn = sqlite3.connect(tmp_path / "new.db")
     assert dict(conn.execute("SELECT key, value FROM meta")) == {"application": "unclosed", "schema_version": "2"}
     Store(tmp_path / "new.db").close()  # and opens again
+
+
+def test_a_new_database_is_its_users_alone_whatever_the_umask(tmp_path):
+    old = os.umask(0)
+    try:
+        with Store(tmp_path / "new.db") as store:
+            store.begin_run({"mode": "attach"}, 1)  # a write: SQLite's journal comes and goes
+    finally:
+        os.umask(old)
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {"new.db": "0o600"}
 
 
 def test_first_drain_is_stored_exactly(store, tmp_path):

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from ..signature import culprit_index
-from ..units import clock, human_bytes, printable
+from ..units import clock, counted_names, human_bytes, printable
 
 JVMS_LISTED = 5  # runs of a side its header lists
 TESTS_SHOWN = 3
@@ -122,8 +122,7 @@ def _below_culprit(item: dict, count: int = 3) -> list[str]:
 def _write_tests(item: dict, w) -> None:
     tests = item["tests"]
     if tests:
-        more = f" and {len(tests) - TESTS_SHOWN} more" if len(tests) > TESTS_SHOWN else ""
-        w(f"  tests: {', '.join(f'{name} ({count})' for name, count in tests[:TESTS_SHOWN])}{more}")
+        w(f"  tests: {counted_names(tests, TESTS_SHOWN)}")
 
 
 def _write_culprits(item: dict, w) -> None:

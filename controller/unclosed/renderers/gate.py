@@ -6,7 +6,7 @@ from xml.sax.saxutils import escape, quoteattr
 from ..findings import MergedFinding
 from ..gate import BASELINE_RULE, GateResult
 from ..signature import culprit_index, is_application, line_of
-from ..units import human_bytes, printable
+from ..units import counted_names, human_bytes, printable
 
 TESTS_SHOWN = 3
 PATH_FRAMES_SHOWN = 4  # application frames of the top path; the rest is folded into "..."
@@ -28,7 +28,7 @@ def write_text(result: GateResult, fail_on: list[str], out) -> None:
         w(f"{finding.kind}: {_counts(finding)}; {_seen(finding, result)}")
         w(f"  culprit: {_culprit(finding)}{_other_lines(finding)}")
         if finding.tests:
-            w(f"  tests: {_tests(finding.tests)}")
+            w(f"  tests: {counted_names(finding.tests, TESTS_SHOWN)}")
         path, paths = _path(finding.top_path), len(finding.paths)
         if path:
             w(f"  path 1 of {paths}:" if paths > 1 else "  path:")
@@ -44,7 +44,7 @@ def write_junit(result: GateResult, fail_on: list[str], out) -> None:
         details = [f"culprit: {c}" for c in f.culprits]
         details += [f"test: {name} ({count})" for name, count in f.tests]
         details += [f"at {frame}" for frame in f.top_path["frames"]]
-        message = f"{f.kind}: {_counts(f)}; {_seen(f, result)}" + (f"; tests: {_tests(f.tests)}" if f.tests else "")
+        message = f"{f.kind}: {_counts(f)}; {_seen(f, result)}" + (f"; tests: {counted_names(f.tests, TESTS_SHOWN)}" if f.tests else "")
         cases.append(_case(f"unclosed.{f.kind}", _culprit(f), message, "unclosed.Leak", "\n".join(details)))
     for problem in result.problems:
         cases.append(_case("unclosed.data", problem.title, problem.message, "unclosed.IncompleteData", problem.message))
@@ -103,11 +103,6 @@ def _other_lines(f: MergedFinding) -> str:
     """The other culprit lines of its method, when several of them forgot."""
     lines = [str(line_of(c)) for c in f.culprits[1:]]
     return f" (and line{'s' if len(lines) > 1 else ''} {', '.join(lines)})" if lines else ""
-
-
-def _tests(tests: list[tuple[str, int]]) -> str:
-    shown = ", ".join(f"{name} ({count})" for name, count in tests[:TESTS_SHOWN])
-    return shown + (f" and {len(tests) - TESTS_SHOWN} more" if len(tests) > TESTS_SHOWN else "")
 
 
 def _path(site: dict) -> list[str]:

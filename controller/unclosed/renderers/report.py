@@ -9,7 +9,7 @@ from ..collapsed import folded_stacks
 from ..findings import Finding, is_runner, sum_counts
 from ..report import FleetReport, JvmReport, RunReport
 from ..signature import culprit_index
-from ..units import clock, human_bytes, plural, printable, seconds
+from ..units import clock, counted_names, human_bytes, plural, printable, seconds
 
 FRAMES_SHOWN = 8
 TESTS_SHOWN = 3
@@ -98,9 +98,7 @@ def _finding_lines(finding: Finding, include_clean: bool, where: str, culprit: s
     if paths[0]["detail"]:
         line(f"  {paths[0]['detail']}")
     if finding.tests:
-        shown = ", ".join(f"{name} ({objects})" for name, objects in finding.tests[:TESTS_SHOWN])
-        more = f", and {len(finding.tests) - TESTS_SHOWN} more" if len(finding.tests) > TESTS_SHOWN else ""
-        line(f"  tests: {shown}{more}")
+        line(f"  tests: {counted_names(finding.tests, TESTS_SHOWN)}")
     frames = paths[0]["frames"]
     for text in _folded(frames[culprit_index({"frames": frames, "culprit": finding.culprit}) + 1:]):
         line(text)
