@@ -287,12 +287,6 @@ def test_report_names_the_tests_of_an_imported_build(builds):
     assert block[1:3] == [f"  culprit: {POOL_LINE}", f"  tests: {POOL_TEST} (4)"], text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "agent: StackKey (agent-java/src/boot/java/dev/unclosed/boot/StackKey.java: add, seal, equals) keys a stack "
-    "by each frame's class and bytecode index only (the method's name for the culprit alone): CodecTest's "
-    "case01..case12 call exercise() at the same index, so their 48 stacks are 4 sites whose frames all show "
-    "case01; `paths` is 5, not 49, and naming tests from frames (no attribution) would give case01 all 60 of "
-    "CodecTest's objects. Fix: key each frame by its method too (StackFrame.getMethodName in StackCapture.accept)"))
 def test_each_distinct_stack_is_a_path(builds):
     report = json.loads(unclosed("report", builds.v1.data, "--format", "json"))
     library = report["findings"][0]

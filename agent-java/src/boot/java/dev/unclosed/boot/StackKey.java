@@ -3,10 +3,11 @@ package dev.unclosed.boot;
 import java.util.Arrays;
 
 /**
- * What tells one stack from another, cheaply: each frame's class and bytecode index, and the
- * method of the culprit frame (two methods of one class may allocate at the same index; the
- * culprit is where telling them apart matters). A thread fills its own key for every capture
- * (no allocation); a site keeps a frozen copy.
+ * What tells one stack from another, cheaply: each frame's class, method name and bytecode
+ * index (two methods of one class may call on at the same index: a test's case01() and
+ * case02() calling one helper). A thread fills its own key for every capture (no allocation);
+ * a site keeps a frozen copy. Class and method names come from the JVM (cached, interned), so
+ * comparing them is mostly comparing references.
  */
 final class StackKey {
     int kind;
@@ -14,15 +15,16 @@ final class StackKey {
     /** What else tells these objects apart (a stream's stages), or null. */
     String detail;
     String[] classes;
+    String[] methods;
     int[] bcis;
     int size;
     /** Index of the culprit frame, -1 when none is within the captured frames. */
     int culpritAt = -1;
-    String culpritMethod;
     private int hash;
 
     StackKey(int capacity) {
         classes = new String[capacity];
+        methods = new String[capacity];
         bcis = new int[capacity];
     }
 
@@ -32,28 +34,25 @@ final class StackKey {
         this.detail = detail;
         size = 0;
         culpritAt = -1;
-        culpritMethod = null;
     }
 
-    /**
-     * Adds the next frame down, unless the key is full; true when it is the culprit, the first
-     * frame that can be (the caller then sets {@link #culpritMethod}).
-     */
-    boolean add(String className, int bci, Kind kind) {
-        if (size == classes.length) return false;
-        boolean culprit = culpritAt < 0 && kind.isCulprit(className);
-        if (culprit) culpritAt = size;
+    /** Adds the next frame down, unless the key is full. */
+    void add(String className, String method, int bci, Kind kind) {
+        if (size == classes.length) return;
+        if (culpritAt < 0 && kind.isCulprit(className)) culpritAt = size;
         classes[size] = className;
+        methods[size] = method;
         bcis[size] = bci;
         size++;
-        return culprit;
     }
 
     /** Once filled: computes the hash the table compares first. */
     void seal() {
         int h = (kind * 31 + role) * 31 + (detail == null ? 0 : detail.hashCode());
-        for (int i = 0; i < size; i++) h = (h * 31 + classes[i].hashCode()) * 31 + bcis[i];
-        this.hash = h * 31 + (culpritMethod == null ? 0 : culpritMethod.hashCode());
+        for (int i = 0; i < size; i++) {
+            h = ((h * 31 + classes[i].hashCode()) * 31 + (methods[i] == null ? 0 : methods[i].hashCode())) * 31 + bcis[i];
+        }
+        this.hash = h;
     }
 
     StackKey frozenCopy() {
@@ -62,10 +61,10 @@ final class StackKey {
         k.role = role;
         k.detail = detail;
         k.classes = Arrays.copyOf(classes, size);
+        k.methods = Arrays.copyOf(methods, size);
         k.bcis = Arrays.copyOf(bcis, size);
         k.size = size;
         k.culpritAt = culpritAt;
-        k.culpritMethod = culpritMethod;
         k.hash = hash;
         return k;
     }
@@ -81,10 +80,14 @@ final class StackKey {
         StackKey k = (StackKey) o;
         if (k.hash != hash || k.kind != kind || k.role != role || k.size != size || k.culpritAt != culpritAt) return false;
         if (detail == null ? k.detail != null : !detail.equals(k.detail)) return false;
-        if (culpritMethod == null ? k.culpritMethod != null : !culpritMethod.equals(k.culpritMethod)) return false;
         for (int i = 0; i < size; i++) {
-            if (bcis[i] != k.bcis[i] || !classes[i].equals(k.classes[i])) return false;
+            if (bcis[i] != k.bcis[i] || !same(classes[i], k.classes[i]) || !same(methods[i], k.methods[i])) return false;
         }
         return true;
+    }
+
+    /** Names are mostly the very same strings (the JVM interns them): the reference first. */
+    private static boolean same(String a, String b) {
+        return a == b || (a != null && a.equals(b));
     }
 }

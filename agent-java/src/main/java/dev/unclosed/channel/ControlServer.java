@@ -6,7 +6,6 @@ import dev.unclosed.io.PrivateFiles;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.concurrent.TimeUnit;
@@ -23,14 +22,15 @@ public final class ControlServer {
     private static final String CONTROL_FILE = "control";
 
     private final GatewayServer server;
-    private final Path controlFile;
+    private final String token;
 
-    private ControlServer(GatewayServer server, Path controlFile) {
+    private ControlServer(GatewayServer server, String token) {
         this.server = server;
-        this.controlFile = controlFile;
+        this.token = token;
     }
 
-    public static ControlServer start(Path dir, AgentControl control) throws Exception {
+    /** Starts listening; nobody can connect before {@link #publish}. */
+    public static ControlServer start(AgentControl control) throws Exception {
         GatewayServer.turnLoggingOff();
         byte[] secret = new byte[24];
         new SecureRandom().nextBytes(secret);
@@ -55,23 +55,24 @@ public final class ControlServer {
             if (System.nanoTime() > deadline || !accept.isAlive()) throw new IOException("control server did not start");
             Thread.sleep(5);
         }
-        byte[] line = (server.getListeningPort() + " " + token + "\n").getBytes(StandardCharsets.US_ASCII);
-        Path controlFile = PrivateFiles.writeAtomically(dir, CONTROL_FILE, out -> out.write(line));
-        return new ControlServer(server, controlFile);
+        return new ControlServer(server, token.toString());
     }
 
-    /** Stops after the current answer has been sent, then runs {@code then}. */
-    public void stopSoon(Runnable then) {
-        try {
-            Files.deleteIfExists(controlFile);
-        } catch (IOException e) {
-            AgentLog.write("cannot remove " + controlFile + ": " + e);
-        }
+    /** Writes the control file (port and token) into {@code dir}, the agent's folder: whoever reads it may connect. */
+    public void publish(Path dir) throws IOException {
+        byte[] line = (server.getListeningPort() + " " + token + "\n").getBytes(StandardCharsets.US_ASCII);
+        PrivateFiles.writeAtomically(dir, CONTROL_FILE, out -> out.write(line));
+    }
+
+    /**
+     * Stops after the current answer (a detach's) has been sent. The control file is not this
+     * method's: it goes with the agent's folder, which the caller deletes at once.
+     */
+    public void stopSoon() {
         Thread stopper = new Thread(() -> {
             try {
                 Thread.sleep(200);
                 server.shutdown();
-                then.run();
             } catch (Throwable t) {
                 AgentLog.write("control server shutdown: " + t);
             }

@@ -44,6 +44,8 @@ public final class AgentCore {
 
     private final Instrumentation inst;
     private final Path dir;
+    /** The folder's identity when this session took it: only that folder is ever deleted. */
+    private final Object dirKey;
     private final Options options;
     private final SessionFacts facts;
     private final ResettableClassFileTransformer transformer;
@@ -51,13 +53,17 @@ public final class AgentCore {
     private final Thread exitHook;
     /** Set once the control channel has started (on a thread of its own). */
     private volatile ControlServer server;
+    /** Set (under the class's lock) when the JVM exits: no control file appears after that. */
+    private boolean exiting;
     private DataFiles dataFiles;
     private MetricsEndpoint metrics;
     private JmxBeans jmx;
 
-    private AgentCore(Instrumentation inst, Path dir, Options options, SessionFacts facts, ResettableClassFileTransformer transformer) {
+    private AgentCore(Instrumentation inst, Path dir, Object dirKey, Options options, SessionFacts facts,
+            ResettableClassFileTransformer transformer) {
         this.inst = inst;
         this.dir = dir;
+        this.dirKey = dirKey;
         this.options = options;
         this.facts = facts;
         this.transformer = transformer;
@@ -76,6 +82,7 @@ public final class AgentCore {
             return;
         }
         Path dir = agentFolder(opts.dir);
+        Object dirKey = PrivateFiles.fileKey(dir);
         AgentLog.openIn(dir);
         if (Recorder.isTracking()) {
             AgentLog.write("already tracking since " + Recorder.trackingSinceMs() + "; nothing to do");
@@ -98,7 +105,7 @@ public final class AgentCore {
             // Before any thread of the agent's does I/O: what it allocates would be counted.
             Inventory inventory = mode.equals("attach") ? Inventory.take(inst) : null;
             SessionFacts facts = new SessionFacts(mode, trackingSince, opts.sample, inventory);
-            AgentCore core = new AgentCore(inst, dir, opts, facts, installed.transformer);
+            AgentCore core = new AgentCore(inst, dir, dirKey, opts, facts, installed.transformer);
             List<RuleMatch> matches = installed.rules;
             if (opts.control) core.startControl(new AgentControl(facts, dir, core.readers, () -> rulesJson(matches), core::detach));
             if (data != null) core.dataFiles = DataFiles.start(data, facts, opts.flushSeconds);
@@ -123,7 +130,7 @@ public final class AgentCore {
             if (metrics != null) metrics.stop();
             Recorder.stop();
             AgentLog.write("not started: " + t);
-            PrivateFiles.deleteFolder(dir);
+            PrivateFiles.deleteFolder(dir, dirKey);
             throw t instanceof Exception ? (Exception) t : new IllegalStateException(t);
         } finally {
             Recorder.endAgentWork();
@@ -132,16 +139,21 @@ public final class AgentCore {
 
     /**
      * Starts the control channel on a thread of its own: tracking is on already, and whoever
-     * attached need not wait for py4j (it waits for the control file instead).
+     * attached need not wait for py4j (it waits for the control file instead). The control file
+     * is written only while this session runs: after a detach the folder may be another's.
      */
     private void startControl(AgentControl control) {
         Thread starter = new Thread(() -> {
             Recorder.ignoreCurrentThread();
             try {
-                ControlServer started = ControlServer.start(dir, control);
+                ControlServer started = ControlServer.start(control);
                 synchronized (AgentCore.class) {
-                    if (current == this) server = started;
-                    else started.stopSoon(() -> { });
+                    if (current == this && !exiting) {
+                        started.publish(dir);
+                        server = started;
+                    } else {
+                        started.stopSoon();
+                    }
                 }
             } catch (Throwable t) {
                 AgentLog.write("control channel not started: " + t);
@@ -189,6 +201,9 @@ public final class AgentCore {
      */
     private void atExit() {
         Recorder.ignoreCurrentThread();
+        synchronized (AgentCore.class) {
+            exiting = true;
+        }
         try {
             if (!Recorder.isTracking()) return;
             boolean forRecorder = server != null && readers.reading();
@@ -199,7 +214,7 @@ public final class AgentCore {
                 if (drain != null) DrainWriter.writeFile(dir, DrainWriter.EXIT_FILE, drain, facts, true);
             }
             if (options.reportAtExit) ExitReport.print(Recorder.totals(), facts.sample, System.err);
-            if (!forRecorder) PrivateFiles.deleteFolder(dir);
+            if (!forRecorder) PrivateFiles.deleteFolder(dir, dirKey);
         } catch (Throwable t) {
             AgentLog.write("at exit: " + t);
         }
@@ -212,7 +227,11 @@ public final class AgentCore {
         while (System.currentTimeMillis() < deadline) Thread.sleep(20);
     }
 
-    /** Restores the original classes and stops tracking; the control server closes last, then the folder goes. */
+    /**
+     * Restores the original classes, stops tracking and deletes the folder, all before another
+     * attach may start (it may take the same folder name); the control server closes last, once
+     * it has sent this answer.
+     */
     private void detach() {
         synchronized (AgentCore.class) {
             if (current != this) return;
@@ -233,10 +252,10 @@ public final class AgentCore {
                 dataFiles.write(false);
             }
             Recorder.stop();
-            System.clearProperty(DIR_PROPERTY);
             AgentLog.write("detached");
+            if (server != null) server.stopSoon();
+            PrivateFiles.deleteFolder(dir, dirKey);
+            System.clearProperty(DIR_PROPERTY);
         }
-        if (server != null) server.stopSoon(() -> PrivateFiles.deleteFolder(dir));
-        else PrivateFiles.deleteFolder(dir);
     }
 }

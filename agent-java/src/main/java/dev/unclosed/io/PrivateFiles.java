@@ -2,18 +2,24 @@ package dev.unclosed.io;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -27,6 +33,8 @@ public final class PrivateFiles {
     private static final FileAttribute<Set<PosixFilePermission>> OWNER_FILE =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** This process's effective user id, read once. */
+    private static volatile Integer uid;
 
     private PrivateFiles() {}
 
@@ -34,10 +42,12 @@ public final class PrivateFiles {
      * The folder at {@code path}, made owner-only if missing (with its missing parents). An
      * existing one only if it is a real folder (not a link) of this process's user that no
      * other user may write into; one that others may read is made owner-only if
-     * {@code tighten}, else refused. A refusal is an {@link IOException} that says why.
+     * {@code tighten}, else refused; refused too when another user could swap it for a link (see
+     * {@link #checkParents}). A refusal is an {@link IOException} that says why.
      */
     public static Path folder(Path path, boolean tighten) throws IOException {
         Path dir = path.toAbsolutePath().normalize();
+        checkParents(dir);
         try {
             Path parent = dir.getParent();
             if (parent != null && !Files.isDirectory(parent)) Files.createDirectories(parent, OWNER_DIR);
@@ -57,6 +67,7 @@ public final class PrivateFiles {
 
     /** A new owner-only folder named {@code prefix} plus a random part, in {@code parent}. */
     public static Path freshFolder(Path parent, String prefix) throws IOException {
+        checkParents(parent.toAbsolutePath().normalize().resolve(prefix));
         for (int attempt = 0; ; attempt++) {
             Path dir = parent.resolve(prefix + "-" + Long.toHexString(RANDOM.nextLong() & Long.MAX_VALUE));
             try {
@@ -92,9 +103,68 @@ public final class PrivateFiles {
         return null;
     }
 
-    /** This process's user id: the owner of what it creates. */
-    static Object currentUid() throws IOException {
-        return Files.getAttribute(Paths.get("/proc/self"), "unix:uid", LinkOption.NOFOLLOW_LINKS);
+    /**
+     * Refuses {@code dir} when another user could rename it, or a folder above it, and put a link
+     * in its place (the agent works by path): each existing folder above it, as named and as
+     * reached through links, must be root's or this user's, and not writable by group or others
+     * unless sticky (as OpenSSH's StrictModes; {@code /tmp} is fine).
+     */
+    static void checkParents(Path dir) throws IOException {
+        Path existing = dir.getParent();
+        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        if (existing == null) return;
+        try {
+            String unsafe = unsafeFolderAbove(existing);
+            if (unsafe == null) unsafe = unsafeFolderAbove(existing.toRealPath());
+            if (unsafe != null) throw new IOException(dir + " is in " + unsafe);
+        } catch (UnsupportedOperationException e) {
+            // No unix attributes here: nothing to check them against.
+        }
+    }
+
+    /** The first of {@code folder} and the folders above it that another user may change, and why; or null. */
+    private static String unsafeFolderAbove(Path folder) throws IOException {
+        for (Path p = folder; p != null; p = p.getParent()) {
+            Map<String, Object> a = Files.readAttributes(p, "unix:uid,mode");
+            int owner = (Integer) a.get("uid");
+            int mode = (Integer) a.get("mode");
+            if (owner != 0 && !currentUid().equals(owner)) return p + ", which belongs to another user (uid " + owner + ")";
+            if ((mode & 0022) != 0 && (mode & 01000) == 0) {
+                return p + ", which other users may write (mode " + String.format("%04o", mode & 07777) + ")";
+            }
+        }
+        return null;
+    }
+
+    /** This process's effective user id (the owner of what it creates), from {@code /proc/self/status}. */
+    static Integer currentUid() throws IOException {
+        Integer known = uid;
+        if (known == null) {
+            known = effectiveUid(new String(Files.readAllBytes(Paths.get("/proc/self/status")), StandardCharsets.ISO_8859_1));
+            uid = known;
+        }
+        return known;
+    }
+
+    /** The effective uid in a {@code /proc/PID/status} text: the second field of its {@code Uid:} line. */
+    static Integer effectiveUid(String status) throws IOException {
+        for (String line : status.split("\n")) {
+            if (line.startsWith("Uid:")) {
+                String[] ids = line.substring(4).trim().split("\\s+");
+                if (ids.length >= 2) return Integer.valueOf(ids[1]);
+            }
+        }
+        throw new IOException("no effective uid in /proc/self/status");
+    }
+
+    /** The identity (device and inode) of the folder at {@code dir} itself, not of what a link there names; null if unknown. */
+    public static Object fileKey(Path dir) {
+        try {
+            BasicFileAttributes a = Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            return a.isDirectory() ? a.fileKey() : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     /** What writes a file's content. */
@@ -138,11 +208,34 @@ public final class PrivateFiles {
         }
     }
 
-    /** Deletes the files directly in {@code dir} and the folder itself; links are removed, not followed. */
-    public static void deleteFolder(Path dir) {
-        try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-            for (Path entry : entries) Files.deleteIfExists(entry);
-            Files.deleteIfExists(dir);
+    /**
+     * Deletes the files directly in {@code dir} and the folder itself, if it is still the folder
+     * whose {@link #fileKey} was {@code key} (not a link or another folder put in its place since);
+     * links are removed, not followed. Where the platform allows, the entries are deleted
+     * relative to the folder as opened, so a swap meanwhile changes nothing.
+     */
+    public static void deleteFolder(Path dir, Object key) {
+        if (key == null || !key.equals(fileKey(dir))) return;
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            if (entries instanceof SecureDirectoryStream) {
+                SecureDirectoryStream<Path> opened = (SecureDirectoryStream<Path>) entries;
+                if (!key.equals(opened.getFileAttributeView(BasicFileAttributeView.class).readAttributes().fileKey())) return;
+                for (Path entry : opened) {
+                    Path name = entry.getFileName();
+                    try {
+                        opened.deleteFile(name);
+                    } catch (IOException notAFile) {
+                        try {
+                            opened.deleteDirectory(name);
+                        } catch (IOException kept) {
+                            // Not the agent's (it makes no folders there): left as it is.
+                        }
+                    }
+                }
+            } else {
+                for (Path entry : entries) Files.deleteIfExists(entry);
+            }
+            if (key.equals(fileKey(dir))) Files.deleteIfExists(dir);
         } catch (IOException e) {
             // Best effort: the folder is private; what stays is the controller's to clear.
         }

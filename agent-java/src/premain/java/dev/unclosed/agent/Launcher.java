@@ -34,7 +34,14 @@ final class Launcher {
             Class<?> vmType = Class.forName("com.sun.tools.attach.VirtualMachine");
             Object vm = vmType.getMethod("attach", String.class).invoke(null, pid);
             try {
-                vmType.getMethod("loadAgent", String.class, String.class).invoke(vm, agentJar.getPath(), options);
+                try {
+                    vmType.getMethod("loadAgent", String.class, String.class).invoke(vm, agentJar.getPath(), options);
+                } catch (InvocationTargetException failed) {
+                    String reason = agentError(vmType, vm, failed.getCause());
+                    if (reason == null) throw failed;
+                    err.println("unclosed: error: cannot load the agent into JVM " + pid + ": " + reason.replace('\n', ' '));
+                    return 1;
+                }
                 Properties properties = (Properties) vmType.getMethod("getSystemProperties").invoke(vm);
                 String dir = properties.getProperty("unclosed.dir");
                 if (detach) out.println("unclosed: agent of JVM " + pid + " detached");
@@ -54,5 +61,21 @@ final class Launcher {
             err.println("unclosed: error: " + e);
         }
         return 1;
+    }
+
+    /**
+     * Why the agent refused to start, as it left it in the target's system property
+     * {@code unclosed.error} (the Attach API says only that it failed); null when the agent
+     * did not run or the property cannot be read.
+     */
+    private static String agentError(Class<?> vmType, Object vm, Throwable failure) {
+        if (failure == null || !failure.getClass().getSimpleName().equals("AgentInitializationException")) return null;
+        try {
+            Properties properties = (Properties) vmType.getMethod("getSystemProperties").invoke(vm);
+            String reason = properties.getProperty(AgentMain.ERROR_PROPERTY);
+            return reason == null || reason.isEmpty() ? null : reason;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
     }
 }

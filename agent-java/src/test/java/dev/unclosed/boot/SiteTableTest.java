@@ -25,7 +25,7 @@ public class SiteTableTest {
         int from = 0;
         while (from < stack.length && stack[from].getClassName().startsWith(SiteTable.AGENT_PACKAGE)) from++;
         for (int i = from; i < stack.length; i++) {
-            if (key.add(stack[i].getClassName(), stack[i].getLineNumber(), kind)) key.culpritMethod = stack[i].getMethodName();
+            key.add(stack[i].getClassName(), stack[i].getMethodName(), stack[i].getLineNumber(), kind);
         }
         key.seal();
         StackTraceElement[] kept = Arrays.copyOfRange(stack, from, Math.min(stack.length, from + depth));
@@ -56,6 +56,18 @@ public class SiteTableTest {
         Site b = creation(sites, DEFLATER, DEFLATER_INIT, frame("app.Jobs", "second", 7), frame("app.Main", "main", 5));
         assertNotSame(a, b);
         assertEquals("app.Jobs.second(Jobs.java:7)", b.culprit);
+    }
+
+    @Test
+    public void callersThatDifferOnlyInTheirMethodAreTwoSites() {
+        // Two tests calling one helper at the same index: the helper (the culprit) is the same frame.
+        SiteTable sites = new SiteTable(100);
+        StackTraceElement helper = frame("app.CodecTest", "exercise", 20);
+        Site a = creation(sites, DEFLATER, DEFLATER_INIT, helper, frame("app.CodecTest", "case01", 7));
+        Site b = creation(sites, DEFLATER, DEFLATER_INIT, helper, frame("app.CodecTest", "case02", 7));
+        assertNotSame(a, b);
+        assertSame(b, creation(sites, DEFLATER, DEFLATER_INIT, helper, frame("app.CodecTest", new String("case02"), 7)));
+        assertEquals("app.CodecTest.case02(CodecTest.java:7)", b.frames[2]);
     }
 
     @Test
