@@ -24,6 +24,7 @@ CONTROL_WAIT_S = 10.0
 # System properties the agent sets in its JVM: its folder while it runs; why it did not start.
 DIR_PROPERTY = "unclosed.dir"
 ERROR_PROPERTY = "unclosed.error"
+METRICS_PROPERTY = "unclosed.metrics"  # HOST:PORT where it serves /metrics (metrics=)
 
 
 def agent_jar() -> Path:
@@ -97,6 +98,11 @@ def agent_dir_of(pid: int) -> Path | None:
     """The folder of the agent running in JVM `pid`, as reachable from here; None when it runs none."""
     jvm_dir = _properties(int(pid)).get(DIR_PROPERTY)
     return None if jvm_dir is None else seen_from_here(int(pid), jvm_dir)
+
+
+def metrics_address_of(pid: int) -> str | None:
+    """HOST:PORT where the agent in JVM `pid` serves /metrics; None when it serves none."""
+    return _properties(int(pid)).get(METRICS_PROPERTY)
 
 
 def seen_from_here(pid: int, path: str) -> Path:

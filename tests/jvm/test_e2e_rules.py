@@ -68,7 +68,7 @@ def test_rules_cannot_change_once_the_agent_runs(classes, h2, tmp_path):
     try:
         result = run_cli("attach", jvm.pid, "--rules", RULES)
         assert result.returncode == 1
-        assert f"JVM {jvm.pid} already runs the agent, and its rules stay as they are" in result.stderr
+        assert f"JVM {jvm.pid} already runs the agent, and its options stay as they are (--rules not applied)" in result.stderr
     finally:
         assert jvm.finish() == 0
 

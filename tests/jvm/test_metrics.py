@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.cli import run_cli
 from helpers.jvm import RunningJvm, compile_program, env_without_java_options, java_feature, machine_jdks
 from helpers.maven import maven_jars
 from helpers.readme import snippet as readme_snippet
@@ -295,3 +296,28 @@ def test_a_bad_metrics_value_leaves_the_application_running_without_the_agent(jd
             assert jvm.finish() == 0
         finally:
             jvm.kill()
+
+
+@pytest.mark.parametrize("jdk", JDKS, ids=lambda jdk: f"jdk{java_feature(jdk)}")
+def test_attach_serves_metrics_on_a_running_jvm(jdk, tmp_path):
+    """`unclosed attach PID --metrics 0`: the address on stderr, the exact counts of what happened
+    since (and what was alive at the attach, counted apart in the agent but in the same totals)."""
+    classes = compile_program(jdk, "MetricsWorkload", tmp_path / "classes")
+    jvm = RunningJvm(jdk, classes, "MetricsWorkload", env=env_without_java_options())
+    try:
+        jvm.expect("ready")
+        result = run_cli("attach", jvm.pid, "--metrics", "0", "--dir", tmp_path / "agent")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == f"{tmp_path / 'agent'}\n"
+        address = re.fullmatch(r"metrics: http://(127\.0\.0\.1:[1-9]\d*)/metrics\n", result.stderr.splitlines(True)[-1])[1]
+        run_workload(jvm)
+        wait_for("the Deflater series", lambda: deflater_series(http_get(f"http://{address}/metrics")[2], family="zlib"),
+                 EXPECTED)
+        again = run_cli("attach", jvm.pid, "--metrics", "9464")
+        assert (again.returncode, again.stderr) == (1, (
+            f"unclosed: error: JVM {jvm.pid} already runs the agent, and its options stay as they are (--metrics not "
+            f"applied): `unclosed detach {jvm.pid}` first\n"))
+        assert run_cli("detach", jvm.pid).returncode == 0
+        assert jvm.finish() == 0
+    finally:
+        jvm.kill()
