@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -157,11 +158,16 @@ def test_a_jvm_still_running_is_judged_on_its_leaks():
 
 
 def test_only_a_live_jvm_of_this_host_started_before_tracking_is_still_running():
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "tracking_since_ms": 2 ** 42, "exit_ms": None}
-    assert not still_running(me)  # alive and early enough, but not a JVM
-    assert not still_running(dict(me, host="elsewhere"))
-    assert not still_running(dict(me, tracking_since_ms=1000))  # started after tracking began: a later process
-    assert not still_running(dict(me, pid=2 ** 22 + 1))  # no such process
+    # A child, not this process: pytest may have loaded a JVM itself (JPype, for explain's tests).
+    with subprocess.Popen(["sleep", "60"]) as sleeper:
+        try:
+            run = {"pid": sleeper.pid, "host": socket.gethostname(), "tracking_since_ms": 2 ** 42, "exit_ms": None}
+            assert not still_running(run)  # alive and early enough, but not a JVM
+            assert not still_running(dict(run, host="elsewhere"))
+            assert not still_running(dict(run, tracking_since_ms=1000))  # started after tracking began: a later process
+            assert not still_running(dict(run, pid=2 ** 22 + 1))  # no such process
+        finally:
+            sleeper.kill()
 
 
 def test_sites_without_a_culprit_still_fail(tmp_path):
