@@ -121,14 +121,6 @@ def process_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def process_uid(pid: int) -> int:
-    """The effective uid process `pid` runs as (as this process's namespace sees it)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Uid:"):
-            return int(line.split()[2])
-    raise AttachError(f"process {pid} has no Uid line in /proc/{pid}/status")
-
-
 def check_target(pid: int) -> str:
     """Turns the common mistakes into clear errors at once. Returns the name of the user the
     process runs as."""

@@ -139,6 +139,11 @@ def ns_pid(pid: int) -> int:
     return _target(pid).nspid
 
 
+def effective_uid(pid: int) -> int:
+    """The effective uid process `pid` runs as, as this process's namespace sees it."""
+    return _target(pid).uid
+
+
 def tmp_dir(pid: int) -> str:
     """The JVM's /tmp as reachable from here: through /proc/PID/root, so containers work too."""
     path = f"/proc/{pid}/root/tmp"

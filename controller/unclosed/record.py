@@ -9,8 +9,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import hotspot
 from .agent_folder import AgentFolder, NotAnAgentFolder
-from .attach import attach_agent, process_alive, process_uid
+from .attach import attach_agent, process_alive
 from .channel import AgentChannel
 from .errors import UnclosedError
 from .faults import pause_if_asked
@@ -39,7 +40,7 @@ def record(pid: int, db_path: Path, duration: float | None = None, interval: flo
     stop = stop or threading.Event()
     check_database(db_path)  # a database it cannot go into is refused before the JVM is touched
     agent_dir = attach_agent(pid, agent_options)
-    uid = process_uid(pid)
+    uid = hotspot.effective_uid(pid)
     channel = AgentChannel.connect(agent_dir, pid)
     run_id = None
     # Held open while recording: a JVM in a container keeps its folder in its own /tmp, gone
